@@ -1,0 +1,273 @@
+import { NoTargetError } from './core/errors.js';
+import { OpenLease, type LeaseOwner } from './core/lease.js';
+import { Blocked, checkId, type Member } from './core/member.js';
+import { COMMON_OPTIONS, checkOptionNames, functionOption, numberOption } from './core/options.js';
+import { Registry } from './core/registry.js';
+import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { Selector } from './core/selector.js';
+import type { Balancer, BalancerOptions, Lease, PickRequest, Target, TargetStats } from './types.js';
+import { InvalidOptionError } from './core/errors.js';
+
+/** Weight of the newest sample in the latency EWMA shown by `stats()`. */
+const LATENCY_ALPHA = 0.3;
+
+interface Tier<T extends Target> {
+  members: Member<T>[];
+  readonly selector: Selector<T>;
+}
+
+/**
+ * The shared base of every balancer: membership, leases, outcomes, exclusion, backups and
+ * stats. A concrete balancer only supplies its {@link Selector} through `createSelector`.
+ *
+ * @typeParam T - the target type; `pick()` returns the very values passed in.
+ * @example
+ * ```ts
+ * import { RoundRobin } from 'loadwise';
+ * const lb = new RoundRobin(['a', 'b', { id: 'c', backup: true }], { seed: 1 });
+ * lb.markDown('a');
+ * lb.pick(); // 'b' (the backup 'c' only serves when no primary can)
+ * ```
+ */
+export abstract class BaseBalancer<T extends Target = Target> implements Balancer<T>, LeaseOwner<T> {
+  /** The random source the algorithm draws from (seeded PRNG unless `random` was given). */
+  protected readonly random: RandomSource;
+  /** The clock used for latency and time-based rules. */
+  protected readonly now: Clock;
+  /** When true, `acquire` stamps leases with the clock so releases measure latency. */
+  protected measuresLatency = false;
+
+  private readonly registry: Registry<T>;
+  private builtVersion = -1;
+  private primary: Tier<T> | null = null;
+  private backups: Tier<T> | null = null;
+  /** Members out of rotation (blocked or at capacity); 0 lets selectors skip availability checks. */
+  private unavailable = 0;
+  private tracksActive = false;
+  private tracksAvailability = false;
+  /** Members excluded by the current pick (reused, never shrunk). */
+  private readonly excludedBuf: Member<T>[] = [];
+
+  /**
+   * @param targets - the initial targets, in order (may be empty).
+   * @param options - common options plus the subclass's own.
+   * @param optionNames - the subclass's own option names, for typo detection.
+   */
+  protected constructor(targets: readonly T[], options: BalancerOptions | undefined, optionNames: readonly string[]) {
+    checkOptionNames(options, [...COMMON_OPTIONS, ...optionNames]);
+    const random = functionOption<RandomSource>('random', options?.random);
+    const seed = options?.seed;
+    if (seed !== undefined) numberOption('seed', seed, 0, -Number.MAX_VALUE);
+    this.random = random ?? createRandom(seed ?? freshSeed());
+    this.now = functionOption<Clock>('now', options?.now) ?? systemClock;
+    this.registry = new Registry(targets);
+  }
+
+  /** Creates the algorithm's selector for one tier; called lazily, once per tier. */
+  protected abstract createSelector(): Selector<T>;
+
+  get size(): number {
+    return this.registry.members.length;
+  }
+
+  pick(input?: string | PickRequest): T {
+    return this.choose(input).target;
+  }
+
+  acquire(input?: string | PickRequest): Lease<T> {
+    const m = this.choose(input);
+    m.active++;
+    if (m.active === m.maxActive && m.blocked === 0) {
+      this.unavailable++;
+      if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
+    }
+    if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
+    return new OpenLease(this, m, this.measuresLatency ? this.now() : Number.NaN);
+  }
+
+  /** @internal Called by a lease when it closes; not part of the public API. */
+  settle(m: Member<T>, ok: boolean, latencyMs: number, startedAt: number): void {
+    m.active--;
+    if (!ok) m.failures++;
+    if (latencyMs !== latencyMs && startedAt === startedAt) latencyMs = this.now() - startedAt;
+    if (latencyMs === latencyMs) {
+      m.latencyMs = m.latencyMs === m.latencyMs ? m.latencyMs + LATENCY_ALPHA * (latencyMs - m.latencyMs) : latencyMs;
+    }
+    // A detached member (removed, or removed and re-added as a new record) touches nothing live.
+    if (!m.attached || this.builtVersion !== this.registry.version) return;
+    if (m.active === m.maxActive - 1 && m.blocked === 0) {
+      this.unavailable--;
+      if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
+    }
+    if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
+  }
+
+  add(target: T): void {
+    this.registry.add(target);
+  }
+
+  remove(id: string): boolean {
+    return this.registry.remove(id) !== undefined;
+  }
+
+  setTargets(targets: readonly T[]): void {
+    this.registry.setTargets(targets);
+  }
+
+  setWeight(id: string, weight: number): void {
+    this.registry.setWeight(id, weight);
+  }
+
+  markDown(id: string): void {
+    this.setBlocked(this.registry.get(id), Blocked.Manual, true);
+  }
+
+  markUp(id: string): void {
+    this.setBlocked(this.registry.get(id), Blocked.Manual, false);
+  }
+
+  targets(): readonly T[] {
+    const ms = this.registry.members;
+    const out = new Array<T>(ms.length);
+    for (let i = 0; i < ms.length; i++) out[i] = ms[i]!.target;
+    return out;
+  }
+
+  stats(): readonly TargetStats[] {
+    const ms = this.registry.members;
+    const out: TargetStats[] = [];
+    for (const m of ms) {
+      const s: {
+        -readonly [K in keyof TargetStats]: TargetStats[K];
+      } = {
+        id: m.id,
+        weight: m.weight,
+        effectiveWeight: m.weight,
+        active: m.active,
+        picks: m.picks,
+        failures: m.failures,
+        state: m.blocked !== 0 ? 'down' : m.backup ? 'backup' : 'up',
+      };
+      if (m.latencyMs === m.latencyMs) s.latencyMs = m.latencyMs;
+      out.push(s);
+    }
+    return out;
+  }
+
+  private choose(input: string | PickRequest | undefined): Member<T> {
+    if (this.builtVersion !== this.registry.version) this.rebuild();
+    let key: string | undefined;
+    let exclude: readonly string[] | undefined;
+    if (typeof input === 'string') {
+      key = input;
+    } else if (input !== undefined) {
+      if (typeof input !== 'object' || input === null) throw new InvalidOptionError('input', input, 'a key string or { key?, exclude? }');
+      key = input.key;
+      exclude = input.exclude;
+      if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
+      if (exclude !== undefined && !Array.isArray(exclude)) throw new InvalidOptionError('exclude', exclude, 'an array of ids');
+    }
+    const marked = exclude !== undefined && exclude.length > 0 ? this.mark(exclude, true) : 0;
+    const filtered = marked > 0 || this.unavailable > 0;
+    let tier = this.primary!;
+    let i = tier.selector.select(key, filtered, this.excludedBuf, marked);
+    if (i < 0 && this.backups !== null) {
+      tier = this.backups;
+      i = tier.selector.select(key, filtered, this.excludedBuf, marked);
+    }
+    if (i < 0) {
+      const err = this.noTargetError();
+      if (marked > 0) this.mark(exclude!, false);
+      throw err;
+    }
+    if (marked > 0) this.mark(exclude!, false);
+    const m = tier.members[i]!;
+    m.picks++;
+    return m;
+  }
+
+  /**
+   * Sets or clears the per-pick exclusion flag on the named members; returns how many distinct
+   * members matched, which are left in `excludedBuf[0..count)` when setting.
+   */
+  private mark(ids: readonly string[], on: boolean): number {
+    let n = 0;
+    const byId = this.registry.byId;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const m = typeof id === 'string' ? byId.get(id) : undefined;
+      if (m !== undefined && m.excluded !== on) {
+        m.excluded = on;
+        if (on) this.excludedBuf[n] = m;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private rebuild(): void {
+    const primaries: Member<T>[] = [];
+    const backups: Member<T>[] = [];
+    let unavailable = 0;
+    for (const m of this.registry.members) {
+      const tier = m.backup ? backups : primaries;
+      m.pos = tier.length;
+      tier.push(m);
+      if (m.blocked !== 0 || m.active >= m.maxActive) unavailable++;
+    }
+    if (this.primary === null) {
+      const selector = this.createSelector();
+      this.primary = { members: primaries, selector };
+      this.tracksActive = selector.tracksActive === true;
+      this.tracksAvailability = selector.tracksAvailability === true;
+    } else {
+      this.primary.members = primaries;
+    }
+    if (backups.length > 0 && this.backups === null) this.backups = { members: backups, selector: this.createSelector() };
+    else if (this.backups !== null) this.backups.members = backups;
+    this.unavailable = unavailable;
+    this.primary.selector.rebuild(primaries);
+    this.backups?.selector.rebuild(backups);
+    if (this.backups !== null && backups.length === 0) this.backups = null;
+    this.builtVersion = this.registry.version;
+  }
+
+  private tierOf(m: Member<T>): Tier<T> {
+    return m.backup ? this.backups! : this.primary!;
+  }
+
+  private setBlocked(m: Member<T>, bit: number, on: boolean): void {
+    const before = m.blocked !== 0 || m.active >= m.maxActive;
+    m.blocked = on ? m.blocked | bit : m.blocked & ~bit;
+    const after = m.blocked !== 0 || m.active >= m.maxActive;
+    if (before === after || this.builtVersion !== this.registry.version) return;
+    this.unavailable += after ? 1 : -1;
+    if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
+  }
+
+  /** Explains why nothing was picked; runs only on the failure path, while exclusions are marked. */
+  private noTargetError(): NoTargetError {
+    const ms = this.registry.members;
+    if (ms.length === 0) return new NoTargetError('no targets: the balancer is empty', 0);
+    let down = 0;
+    let excluded = 0;
+    let full = 0;
+    for (const m of ms) {
+      if (m.blocked !== 0) down++;
+      else if (m.excluded) excluded++;
+      else if (m.active >= m.maxActive) full++;
+    }
+    // Capacity gets its own code: the caller should shed load, not report an outage.
+    return new NoTargetError(
+      `no eligible target among ${ms.length}: ${down} down, ${excluded} excluded, ${full} at maxActive`,
+      ms.length,
+      full > 0 ? 'ERR_TARGETS_AT_CAPACITY' : 'ERR_NO_TARGET',
+    );
+  }
+}
+
+/** Returns the id of a target value (a string is its own id). */
+export function targetId(target: Target): string {
+  return typeof target === 'string' ? target : checkId(target.id);
+}

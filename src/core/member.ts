@@ -1,0 +1,100 @@
+import { InvalidIdError, InvalidTargetError, InvalidWeightError, describe } from './errors.js';
+import type { Target } from '../types.js';
+
+/** Reasons a member is out of rotation, as bits of {@link Member.blocked}. */
+export const Blocked = {
+  /** `markDown` (nginx `down`). */
+  Manual: 1,
+} as const;
+
+/**
+ * The registry's record of one target: its configuration and every piece of runtime state the
+ * balancers and health features share. One object per membership: removing a target detaches
+ * its record, and adding the id again creates a new one, so a late `release` on an old lease
+ * only ever touches a detached record.
+ */
+export class Member<T extends Target = Target> {
+  target: T;
+  readonly id: string;
+  weight: number;
+  backup: boolean;
+  /** Open-lease limit; `Infinity` when unlimited. */
+  maxActive: number;
+
+  /** Position in its tier's member list (primaries or backups); maintained by the balancer. */
+  pos = -1;
+  /** False once removed from the balancer. */
+  attached = true;
+
+  /** Bit set of {@link Blocked} reasons; 0 means in rotation. */
+  blocked = 0;
+  /** Set for the duration of one pick when the request excludes this id. */
+  excluded = false;
+
+  active = 0;
+  picks = 0;
+  failures = 0;
+  /** EWMA of reported latencies in ms; NaN until the first report. */
+  latencyMs = Number.NaN;
+
+  constructor(target: T, id: string, weight: number, backup: boolean, maxActive: number) {
+    this.target = target;
+    this.id = id;
+    this.weight = weight;
+    this.backup = backup;
+    this.maxActive = maxActive;
+  }
+
+  /** Usable by a pick right now: not blocked, not excluded, below its lease limit. */
+  available(): boolean {
+    return this.blocked === 0 && !this.excluded && this.active < this.maxActive;
+  }
+}
+
+/** The validated fields of a {@link Target}. */
+export interface TargetSpec {
+  readonly id: string;
+  readonly weight: number;
+  readonly backup: boolean;
+  readonly maxActive: number;
+}
+
+/** Checks an id; throws {@link InvalidIdError} unless it is a non-empty string. */
+export function checkId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidIdError(id);
+  return id;
+}
+
+/** Checks a weight; throws {@link InvalidWeightError} unless it is a finite number > 0. */
+export function checkWeight(id: string, weight: unknown): number {
+  if (typeof weight !== 'number' || !(weight > 0) || weight === Number.POSITIVE_INFINITY) {
+    throw new InvalidWeightError(id, weight);
+  }
+  return weight;
+}
+
+/** Reads and validates a user-supplied target without changing anything. */
+export function parseTarget(target: unknown): TargetSpec {
+  if (typeof target === 'string') {
+    return { id: checkId(target), weight: 1, backup: false, maxActive: Number.POSITIVE_INFINITY };
+  }
+  if (typeof target !== 'object' || target === null || Array.isArray(target)) {
+    throw new InvalidTargetError(`invalid target ${describe(target)}: expected an id string or an object with an id`);
+  }
+  const t = target as { id?: unknown; weight?: unknown; backup?: unknown; maxActive?: unknown };
+  const id = checkId(t.id);
+  const weight = t.weight === undefined ? 1 : checkWeight(id, t.weight);
+  if (t.backup !== undefined && typeof t.backup !== 'boolean') {
+    throw new InvalidTargetError(`invalid backup ${describe(t.backup)} for target ${JSON.stringify(id)}: expected a boolean`);
+  }
+  let maxActive = Number.POSITIVE_INFINITY;
+  if (t.maxActive !== undefined) {
+    if (typeof t.maxActive !== 'number' || !Number.isInteger(t.maxActive) || t.maxActive < 1) {
+      throw new InvalidTargetError(
+        `invalid maxActive ${describe(t.maxActive)} for target ${JSON.stringify(id)}: expected an integer >= 1`,
+      );
+    }
+    maxActive = t.maxActive;
+  }
+  return { id, weight, backup: t.backup === true, maxActive };
+}

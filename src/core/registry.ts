@@ -1,0 +1,95 @@
+import { DuplicateIdError, InvalidTargetError, UnknownIdError, describe } from './errors.js';
+import { Member, checkId, checkWeight, parseTarget, type TargetSpec } from './member.js';
+import type { Target } from '../types.js';
+
+/**
+ * Membership of one balancer: ids, weights and the per-target {@link Member} records, in the
+ * order the user gave. Every mutation validates all of its input before it changes anything, so
+ * a thrown error leaves the registry as it was. Each successful mutation bumps `version`, which
+ * tells the balancer to rebuild its derived tables before the next pick.
+ */
+export class Registry<T extends Target> {
+  members: Member<T>[] = [];
+  readonly byId = new Map<string, Member<T>>();
+  version = 0;
+
+  constructor(targets: readonly T[]) {
+    this.setTargets(targets);
+  }
+
+  get(id: string): Member<T> {
+    const m = typeof id === 'string' ? this.byId.get(id) : undefined;
+    if (m === undefined) throw new UnknownIdError(checkId(id));
+    return m;
+  }
+
+  add(target: T): Member<T> {
+    const spec = parseTarget(target);
+    if (this.byId.has(spec.id)) throw new DuplicateIdError(spec.id);
+    const m = new Member(target, spec.id, spec.weight, spec.backup, spec.maxActive);
+    this.members.push(m);
+    this.byId.set(spec.id, m);
+    this.version++;
+    return m;
+  }
+
+  /** Detaches and returns the member, or undefined when the id is not here. */
+  remove(id: string): Member<T> | undefined {
+    const m = this.byId.get(checkId(id));
+    if (m === undefined) return undefined;
+    this.byId.delete(id);
+    // Membership changes are rare next to picks, so an O(n) splice keeps the common path simple.
+    this.members.splice(this.members.indexOf(m), 1);
+    m.attached = false;
+    this.version++;
+    return m;
+  }
+
+  /** Replaces the membership; returns the members that were dropped. Kept ids keep their record. */
+  setTargets(targets: readonly T[]): Member<T>[] {
+    if (!Array.isArray(targets)) {
+      throw new InvalidTargetError(`invalid targets ${describe(targets)}: expected an array`);
+    }
+    const specs: TargetSpec[] = new Array<TargetSpec>(targets.length);
+    const seen = new Set<string>();
+    for (let i = 0; i < targets.length; i++) {
+      const spec = parseTarget(targets[i]);
+      if (seen.has(spec.id)) throw new DuplicateIdError(spec.id);
+      seen.add(spec.id);
+      specs[i] = spec;
+    }
+    const next: Member<T>[] = new Array<Member<T>>(targets.length);
+    for (let i = 0; i < targets.length; i++) {
+      const spec = specs[i]!;
+      const target = targets[i]!;
+      const kept = this.byId.get(spec.id);
+      if (kept !== undefined) {
+        kept.target = target;
+        kept.weight = spec.weight;
+        kept.backup = spec.backup;
+        kept.maxActive = spec.maxActive;
+        next[i] = kept;
+      } else {
+        next[i] = new Member(target, spec.id, spec.weight, spec.backup, spec.maxActive);
+      }
+    }
+    const dropped: Member<T>[] = [];
+    for (const m of this.members) {
+      if (!seen.has(m.id)) {
+        m.attached = false;
+        dropped.push(m);
+      }
+    }
+    this.byId.clear();
+    for (const m of next) this.byId.set(m.id, m);
+    this.members = next;
+    this.version++;
+    return dropped;
+  }
+
+  setWeight(id: string, weight: number): void {
+    const m = this.get(id);
+    m.weight = checkWeight(m.id, weight);
+    this.version++;
+  }
+}

@@ -1,0 +1,31 @@
+export { targetId } from './balancer.js';
+export { RoundRobin, type RoundRobinOptions } from './selectors/round-robin.js';
+export { WeightedRoundRobin, type WeightedRoundRobinOptions } from './selectors/weighted-round-robin.js';
+export { Random, type RandomOptions } from './selectors/random.js';
+export { WeightedRandom, type WeightedRandomOptions } from './selectors/weighted-random.js';
+export { LeastConnections, type LeastConnectionsOptions } from './selectors/least-connections.js';
+export { PowerOfTwoChoices, type PowerOfTwoChoicesOptions } from './selectors/power-of-two-choices.js';
+export {
+  LoadwiseError,
+  NoTargetError,
+  InvalidWeightError,
+  InvalidIdError,
+  InvalidTargetError,
+  DuplicateIdError,
+  UnknownIdError,
+  InvalidOptionError,
+  InvalidOutcomeError,
+  type LoadwiseErrorCode,
+} from './core/errors.js';
+export { createRandom, type RandomSource } from './core/rng.js';
+export type { Clock } from './core/clock.js';
+export type {
+  Balancer,
+  BalancerOptions,
+  Lease,
+  Outcome,
+  PickRequest,
+  Target,
+  TargetState,
+  TargetStats,
+} from './types.js';

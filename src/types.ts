@@ -1,0 +1,167 @@
+/**
+ * A backend a balancer can route to: either a plain id string (weight 1), or an object with an
+ * `id` and optional `weight`, `backup` and `maxActive`. Balancers return the very value you
+ * passed in, so extra fields (a URL, a connection pool) ride along.
+ *
+ * @example
+ * ```ts
+ * import { WeightedRoundRobin, type Target } from 'loadwise';
+ * const targets = [
+ *   { id: '10.0.0.1:8080', weight: 3, url: 'http://10.0.0.1:8080' },
+ *   { id: '10.0.0.2:8080', weight: 1, url: 'http://10.0.0.2:8080', maxActive: 100 },
+ * ] satisfies Target[];
+ * const lb = new WeightedRoundRobin(targets);
+ * lb.pick().url;
+ * ```
+ */
+export type Target =
+  | string
+  | {
+      /** Unique, stable id; what hashing, `exclude` and stats use. */
+      readonly id: string;
+      /** Finite number > 0, default 1. */
+      readonly weight?: number;
+      /** Used only while no primary target is eligible (nginx `backup`). */
+      readonly backup?: boolean;
+      /** Skip this target while it holds this many open leases (nginx `max_conns`); an integer ≥ 1. */
+      readonly maxActive?: number;
+    };
+
+/**
+ * What `pick` and `acquire` accept besides a bare key string.
+ *
+ * @example
+ * ```ts
+ * const first = lb.acquire();
+ * // the retry goes anywhere but the target that just failed
+ * const second = lb.acquire({ exclude: [idOf(first.target)] });
+ * ```
+ */
+export interface PickRequest {
+  /** Routing key for the hash family; ignored by the other balancers. */
+  readonly key?: string;
+  /** Ids to skip for this one pick, e.g. targets already tried by a retry. Unknown ids are ignored. */
+  readonly exclude?: readonly string[];
+}
+
+/**
+ * How a request went, reported through {@link Lease.release}. `'success'` and `'failure'` are
+ * shorthands for `{ ok: true }` and `{ ok: false }`; `latencyMs` feeds the latency estimate.
+ *
+ * @example
+ * ```ts
+ * lease.release({ ok: res.status < 500, latencyMs: 12.5 });
+ * ```
+ */
+export type Outcome = 'success' | 'failure' | { readonly ok: boolean; readonly latencyMs?: number };
+
+/**
+ * One open request on a target: returned by `acquire`, closed by `release`. While open it
+ * counts in the target's `active` (in flight) total, which least-connections and power of two
+ * choices route on.
+ *
+ * @example
+ * ```ts
+ * const lease = lb.acquire();
+ * try {
+ *   const res = await fetch(lease.target.url);
+ *   lease.release(res.ok ? 'success' : 'failure');
+ * } catch (err) {
+ *   lease.release('failure');
+ *   throw err;
+ * }
+ * ```
+ */
+export interface Lease<T extends Target = Target> {
+  /** The picked target: the same value that was passed to the balancer. */
+  readonly target: T;
+  /**
+   * Closes the lease. Idempotent: the first call counts and returns `true`; later calls change
+   * nothing and return `false`. Releasing after the target was removed (or removed and added
+   * again) is safe and touches no live counter.
+   */
+  release(outcome?: Outcome): boolean;
+}
+
+/** A target's health state as reported by {@link Balancer.stats}. */
+export type TargetState = 'up' | 'down' | 'ejected' | 'slow-start' | 'backup';
+
+/**
+ * A snapshot of one target's runtime state.
+ *
+ * @example
+ * ```ts
+ * for (const s of lb.stats()) console.log(s.id, s.state, s.active, s.picks);
+ * ```
+ */
+export interface TargetStats {
+  readonly id: string;
+  /** The configured weight. */
+  readonly weight: number;
+  /** The weight the algorithm currently uses (lower during slow start or after failures). */
+  readonly effectiveWeight: number;
+  /** Open leases. */
+  readonly active: number;
+  /** Times this target was returned by `pick` or `acquire`. */
+  readonly picks: number;
+  /** Leases released with a failed outcome. */
+  readonly failures: number;
+  readonly state: TargetState;
+  /** Exponentially weighted moving average of reported latencies, where any were reported. */
+  readonly latencyMs?: number;
+}
+
+/**
+ * The one interface every loadwise balancer implements, whatever its algorithm.
+ *
+ * @example
+ * ```ts
+ * import { LeastConnections, type Balancer } from 'loadwise';
+ * const lb: Balancer = new LeastConnections(['a:80', 'b:80', 'c:80']);
+ * const lease = lb.acquire();
+ * // ... forward the request to lease.target ...
+ * lease.release('success');
+ * ```
+ */
+export interface Balancer<T extends Target = Target> {
+  /** Chooses a target without opening a lease. Throws {@link NoTargetError} when none is eligible. */
+  pick(input?: string | PickRequest): T;
+  /** Chooses a target and opens a lease on it (counted as in flight until released). */
+  acquire(input?: string | PickRequest): Lease<T>;
+  /** Adds a target; throws `DuplicateIdError` if its id is taken. */
+  add(target: T): void;
+  /** Removes a target by id; returns whether it was there. Its open leases become inert. */
+  remove(id: string): boolean;
+  /** Replaces the membership; ids that stay keep their runtime state (in flight, counters). */
+  setTargets(targets: readonly T[]): void;
+  /** Changes a target's weight. */
+  setWeight(id: string, weight: number): void;
+  /** Takes a target out of rotation until {@link Balancer.markUp} (nginx `down`). */
+  markDown(id: string): void;
+  /** Puts a target marked down back into rotation. */
+  markUp(id: string): void;
+  /** The current targets, in order. */
+  targets(): readonly T[];
+  /** Number of targets. */
+  readonly size: number;
+  /** A snapshot of every target's runtime state, in order. */
+  stats(): readonly TargetStats[];
+}
+
+/**
+ * Options every balancer accepts.
+ *
+ * @example
+ * ```ts
+ * new RoundRobin(targets, { seed: 7 });                 // reproducible start offset
+ * new PowerOfTwoChoices(targets, { random: Math.random }); // bring your own randomness
+ * ```
+ */
+export interface BalancerOptions {
+  /** Seed for the built-in PRNG; the same seed gives the same picks on every runtime. */
+  readonly seed?: number;
+  /** A `[0, 1)` random source to use instead of the built-in PRNG (overrides `seed`). */
+  readonly random?: () => number;
+  /** Monotonic clock in milliseconds, default `performance.now()`. */
+  readonly now?: () => number;
+}
