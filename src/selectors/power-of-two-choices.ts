@@ -70,22 +70,25 @@ class PowerOfChoicesSelector<T extends Target> implements Selector<T> {
       if (best < 0 || lessLoaded(ms[i]!, ms[best]!)) best = i;
     }
     if (got === want) return best;
-    return this.exactDraw(want, filtered);
+    return this.completeDraw(want - got, best, filtered);
   }
 
   /**
    * Exact fallback when rejection sampling stalls (a dominant weight, many unavailable
-   * targets): `want` distinct candidates uniformly from the available ones by a partial
-   * Fisher-Yates shuffle. Rare by construction, so O(n) is fine here.
+   * targets): keeps the candidates drawn so far and adds `missing` more, uniformly from the
+   * available targets not drawn yet, by a partial Fisher-Yates shuffle. O(n), and rare by
+   * construction.
    */
-  private exactDraw(want: number, filtered: boolean): number {
+  private completeDraw(missing: number, best: number, filtered: boolean): number {
     const ms = this.members;
     const pool = this.scratch;
+    const seen = this.seen;
+    const stamp = this.stamp;
     let count = 0;
-    for (let i = 0; i < ms.length; i++) if (!filtered || ms[i]!.available()) pool[count++] = i;
-    if (count === 0) return -1;
-    const k = want < count ? want : count;
-    let best = -1;
+    for (let i = 0; i < ms.length; i++) {
+      if (seen[i] !== stamp && (!filtered || ms[i]!.available())) pool[count++] = i;
+    }
+    const k = missing < count ? missing : count;
     for (let j = 0; j < k; j++) {
       const r = j + randomIndex(this.random, count - j);
       const i = pool[r]!;
