@@ -70,7 +70,8 @@ describe('Random and WeightedRandom', () => {
         for (let i = 0; i < N; i++) counts[index(lb.pick())]!++;
         expectBinomialShares(counts, new Array<number>(n).fill(1 / n), N);
       }),
-      { numRuns: 30 },
+      // A fixed fast-check seed: a statistical bound is a probability, and CI must not flake.
+      { numRuns: 30, seed: 0x10ad },
     );
   });
 
@@ -84,7 +85,7 @@ describe('Random and WeightedRandom', () => {
         for (let i = 0; i < N; i++) counts[index(lb.pick())]!++;
         expectBinomialShares(counts, ws.map((w) => w / total), N);
       }),
-      { numRuns: 30 },
+      { numRuns: 30, seed: 0x10ad },
     );
   });
 
@@ -176,7 +177,14 @@ describe('PowerOfTwoChoices', () => {
           // Equal weights make the alias table uniform: a draw r names index floor(r * n).
           const picks = draws.map((r) => Math.min(n - 1, Math.floor(r * n)));
           const first = picks[0]!;
-          const second = picks.find((i) => i !== first);
+          // Rejection sampling gets 2 * 4 draws; if all of them repeat the first candidate, the
+          // fallback takes the second uniformly from the others (in list order) with one more draw.
+          let second = picks.slice(0, 8).find((i) => i !== first);
+          if (second === undefined) {
+            expect(draws).toHaveLength(9);
+            const others = targets.map((_, i) => i).filter((i) => i !== first);
+            second = others[Math.min(others.length - 1, Math.floor(draws[8]! * others.length))];
+          }
           expect(second).toBeDefined();
           const load = (i: number) => before.get(`s${i}`)!;
           const winner = load(second!) < load(first) ? second : first;
