@@ -46,6 +46,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   private unavailable = 0;
   private tracksActive = false;
   private tracksAvailability = false;
+  private requiresKey = false;
   /** Members excluded by the current pick (reused, never shrunk). */
   private readonly excludedBuf: Member<T>[] = [];
 
@@ -62,6 +63,15 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     this.random = random ?? createRandom(seed ?? freshSeed());
     this.now = functionOption<Clock>('now', options?.now) ?? systemClock;
     this.registry = new Registry(targets);
+  }
+
+  /**
+   * The current tiers' selectors and members, rebuilt first if membership changed; for
+   * algorithm-specific queries beyond `pick` (such as rendezvous `pickN`).
+   */
+  protected tiers(): readonly { readonly members: readonly Member<T>[]; readonly selector: Selector<T> }[] {
+    if (this.builtVersion !== this.registry.version) this.rebuild();
+    return this.backups === null ? [this.primary!] : [this.primary!, this.backups];
   }
 
   /** Creates the algorithm's selector for one tier; called lazily, once per tier. */
@@ -168,6 +178,9 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
       if (exclude !== undefined && !Array.isArray(exclude)) throw new InvalidOptionError('exclude', exclude, 'an array of ids');
     }
+    if (key === undefined && this.requiresKey) {
+      throw new InvalidOptionError('key', key, 'a string: hash balancers route by key, e.g. pick(key) or pick({ key })');
+    }
     const marked = exclude !== undefined && exclude.length > 0 ? this.mark(exclude, true) : 0;
     const filtered = marked > 0 || this.unavailable > 0;
     let tier = this.primary!;
@@ -221,6 +234,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       this.primary = { members: primaries, selector };
       this.tracksActive = selector.tracksActive === true;
       this.tracksAvailability = selector.tracksAvailability === true;
+      this.requiresKey = selector.requiresKey === true;
     } else {
       this.primary.members = primaries;
     }

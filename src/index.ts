@@ -29,3 +29,5 @@ export type {
   TargetState,
   TargetStats,
 } from './types.js';
+export { Rendezvous, type RendezvousOptions } from './hashing/rendezvous.js';
+export type { HashBalancerOptions } from './hashing/options.js';

@@ -22,6 +22,9 @@ export interface Selector<T extends Target = Target> {
    */
   select(key: string | undefined, filtered: boolean, excluded: readonly Member<T>[], excludedCount: number): number;
 
+  /** Set by the hash family: a pick without a key is a caller bug, reported before anything changes. */
+  readonly requiresKey?: boolean;
+
   /** Set when the selector wants {@link Selector.activeChanged} after every acquire and release. */
   readonly tracksActive?: boolean;
   /** Called after the member at `pos` gained or lost an open lease. */

@@ -23,6 +23,7 @@ import {
   NoTargetError,
   PowerOfTwoChoices,
   Random,
+  Rendezvous,
   RoundRobin,
   UnknownIdError,
   WeightedRandom,
@@ -572,6 +573,18 @@ function conformance(s: Subject): void {
 // Algorithm-specific checks.
 
 function algorithms(): void {
+  check('Rendezvous: key mapping recorded on Node, independent of insertion order; pickN', () => {
+    const targets: Target[] = ['a', 'b', 'c', 'd', { id: 'e', weight: 3 }];
+    const lb = new Rendezvous(targets);
+    const keys = Array.from({ length: 16 }, (_, i) => `key-${i}`);
+    const mapping = keys.map((k) => idOf(lb.pick(k))).join('');
+    equal(mapping, 'abeeeccededeceee', 'mapping of key-0..key-15');
+    const reversed = new Rendezvous([...targets].reverse());
+    equal(keys.map((k) => idOf(reversed.pick(k))).join(''), mapping, 'reversed insertion order');
+    deepEqual(lb.pickN('user:42', 3).map(idOf), ['a', 'c', 'e'], 'pickN');
+    throws(() => lb.pick(), InvalidOptionError, 'ERR_INVALID_OPTION', 'key');
+  });
+
   check('RoundRobin: each target once per cycle, in list order from the seeded start', () => {
     const lb = new RoundRobin(['a', 'b', 'c', 'd', 'e'], { seed: 7 });
     equal(picks(lb, 7).join(''), RECORDED.roundRobin7, 'seeded sequence');
@@ -755,6 +768,7 @@ const COVERED = new Set([
   'WeightedRandom',
   'LeastConnections',
   'PowerOfTwoChoices',
+  'Rendezvous',
   'LoadwiseError',
   'NoTargetError',
   'InvalidWeightError',

@@ -23,3 +23,4 @@ export {
 export { md5, md5Digest, md5Hex, md5String } from './md5.js';
 export { xxhash32, xxhash32String } from './xxhash32.js';
 export { murmur3, murmur3String } from './murmur3.js';
+export { fmix32, mix32 } from './mix.js';
