@@ -103,7 +103,7 @@ describe('WeightedRoundRobin: exact against the nginx algorithm', () => {
 });
 
 describe('WeightedRoundRobin: fairness', () => {
-  it('gives every target exactly its weight in each period, with prefix deviation below 1', () => {
+  it('gives every target exactly its weight in each period, with prefix deviation at most 1.5', () => {
     fc.assert(
       fc.property(weightsArb, (ws) => {
         const lb = new WeightedRoundRobin(named(ws));
@@ -120,15 +120,17 @@ describe('WeightedRoundRobin: fairness', () => {
           // Exactly w_i picks per period: current weights return to zero after each period.
           for (let j = 0; j < ws.length; j++) expect(counts[j]).toBe(period * ws[j]!);
         }
-        // nginx keeps |current_weight| < total, and picks_i(t) - t*w_i/W = -cw_i(t)/W, so the
-        // deviation stays strictly below one pick (the bound of 1.5 holds a fortiori).
-        expect(worst).toBeLessThan(1);
+        // picks_i(t) - t*w_i/W = -cw_i(t)/W, so the deviation is nginx's current weight over the
+        // total. The required bound is 1.5; a search over 200,000 random weight sets (1..20, up
+        // to 12 targets) found at most 1.0204 (weights 1,3,20,5,20), so 1.5 has real headroom
+        // and any implementation drift from nginx would show up in the exactness test above.
+        expect(worst).toBeLessThanOrEqual(1.5);
       }),
       { numRuns: 300 },
     );
   });
 
-  it('stays O(K + log n) at 10,000 targets: equal weights rotate in list order', () => {
+  it('handles 10,000 targets: equal weights rotate in list order', () => {
     const n = 10_000;
     const lb = new WeightedRoundRobin(Array.from({ length: n }, (_, i) => ({ id: String(i), weight: 1 })));
     for (let i = 0; i < 2 * n; i++) expect(lb.pick().id).toBe(String(i % n));
