@@ -1,4 +1,5 @@
 import { BaseBalancer } from '../balancer.js';
+import { LoadBucketSelector } from './load-buckets.js';
 import type { Member } from '../core/member.js';
 import type { Selector } from '../core/selector.js';
 import type { BalancerOptions, Target } from '../types.js';
@@ -12,7 +13,7 @@ export type LeastConnectionsOptions = BalancerOptions;
  * stride-scheduling pass value so that tied peers take turns in proportion to weight, then by
  * list position. Each acquire or release moves one peer: O(log n).
  */
-class LeastConnectionsSelector<T extends Target> implements Selector<T> {
+class LoadHeapSelector<T extends Target> implements Selector<T> {
   readonly tracksActive = true;
   readonly tracksAvailability = true;
 
@@ -28,6 +29,13 @@ class LeastConnectionsSelector<T extends Target> implements Selector<T> {
   /** Pass of the latest pick; returning peers catch up to it so they cannot monopolise ties. */
   private clock = 0;
   private held = new Int32Array(0);
+  /** Open leases per peer, mirrored here so heap comparisons stay inside typed arrays. */
+  private act = new Int32Array(0);
+  /**
+   * The latest winner, whose pass grew but which has not been sifted yet: an `acquire` follows
+   * at once and raises its load too, so one sift then settles both changes.
+   */
+  private dirty = -1;
 
   rebuild(members: readonly Member<T>[]): void {
     const previous = new Map<Member<T>, number>();
@@ -40,10 +48,13 @@ class LeastConnectionsSelector<T extends Target> implements Selector<T> {
     this.weight = new Float64Array(n);
     this.pass = new Float64Array(n);
     this.held = new Int32Array(n);
+    this.act = new Int32Array(n);
     this.size = 0;
+    this.dirty = -1;
     for (let j = 0; j < n; j++) {
       const m = members[j]!;
       this.weight[j] = m.weight;
+      this.act[j] = m.active;
       // Half a stride to start with spreads a heavy peer's turns instead of bunching them first.
       this.pass[j] = previous.get(m) ?? this.clock + 0.5 / m.weight;
       if (inRotation(m)) this.insert(j);
@@ -51,6 +62,7 @@ class LeastConnectionsSelector<T extends Target> implements Selector<T> {
   }
 
   select(_key: string | undefined, _filtered: boolean, _excluded: readonly Member<T>[], excludedCount: number): number {
+    this.settle();
     if (this.size === 0) return -1;
     let best = this.heap[0]!;
     if (excludedCount > 0 && this.members[best]!.excluded) {
@@ -68,18 +80,29 @@ class LeastConnectionsSelector<T extends Target> implements Selector<T> {
     const p = this.pass[best]!;
     this.clock = p;
     this.pass[best] = p + 1 / this.weight[best]!;
-    this.siftDown(this.slot[best]!);
+    this.dirty = best;
     return best;
   }
 
   activeChanged(pos: number): void {
+    const active = this.members[pos]!.active;
+    const grew = active > this.act[pos]!;
+    this.act[pos] = active;
+    if (this.dirty === pos) this.dirty = -1;
+    this.settle();
     const s = this.slot[pos]!;
     if (s < 0) return;
+    // After an acquire only the key went up (load, and pass if it just won): one sift down.
+    if (grew) {
+      this.siftDown(s);
+      return;
+    }
     if (this.pass[pos]! < this.clock) this.pass[pos] = this.clock;
     this.siftDown(this.siftUp(s));
   }
 
   availabilityChanged(pos: number): void {
+    this.settle();
     const inHeap = this.slot[pos]! >= 0;
     if (inRotation(this.members[pos]!)) {
       if (!inHeap) {
@@ -91,11 +114,18 @@ class LeastConnectionsSelector<T extends Target> implements Selector<T> {
     }
   }
 
+  /** Sifts the pending winner into place. */
+  private settle(): void {
+    const d = this.dirty;
+    if (d < 0) return;
+    this.dirty = -1;
+    const s = this.slot[d]!;
+    if (s >= 0) this.siftDown(s);
+  }
+
   private before(a: number, b: number): boolean {
-    const ma = this.members[a]!;
-    const mb = this.members[b]!;
-    const la = ma.active * this.weight[b]!;
-    const lb = mb.active * this.weight[a]!;
+    const la = this.act[a]! * this.weight[b]!;
+    const lb = this.act[b]! * this.weight[a]!;
     if (la !== lb) return la < lb;
     const pa = this.pass[a]!;
     const pb = this.pass[b]!;
@@ -157,19 +187,60 @@ class LeastConnectionsSelector<T extends Target> implements Selector<T> {
   }
 }
 
+/**
+ * Equal weights (the common case) use O(1) load buckets; unequal weights need the exact
+ * cross-multiplied ratio order and use the heap. Chosen again at every rebuild.
+ */
+class LeastConnectionsSelector<T extends Target> implements Selector<T> {
+  readonly tracksActive = true;
+  readonly tracksAvailability = true;
+  private readonly buckets = new LoadBucketSelector<T>();
+  private readonly heap = new LoadHeapSelector<T>();
+  private uniform = true;
+
+  rebuild(members: readonly Member<T>[]): void {
+    let uniform = true;
+    for (let i = 1; i < members.length; i++) if (members[i]!.weight !== members[0]!.weight) uniform = false;
+    this.uniform = uniform;
+    if (uniform) this.buckets.rebuild(members);
+    else this.heap.rebuild(members);
+  }
+
+  select(key: string | undefined, filtered: boolean, excluded: readonly Member<T>[], excludedCount: number): number {
+    return this.uniform
+      ? this.buckets.select(key, filtered, excluded, excludedCount)
+      : this.heap.select(key, filtered, excluded, excludedCount);
+  }
+
+  activeChanged(pos: number): void {
+    if (this.uniform) this.buckets.activeChanged(pos);
+    else this.heap.activeChanged(pos);
+  }
+
+  availabilityChanged(pos: number): void {
+    if (this.uniform) this.buckets.availabilityChanged(pos);
+    else this.heap.availabilityChanged(pos);
+  }
+}
+
 function inRotation<T extends Target>(m: Member<T>): boolean {
   return m.blocked === 0 && m.active < m.maxActive;
 }
 
 /**
  * Least connections (nginx `least_conn`): the target with the fewest open leases per unit of
- * weight, compared exactly as nginx does (`active_a × weight_b < active_b × weight_a`). Ties
- * take turns in proportion to weight (stride scheduling), which with equal weights is plain
- * round robin in list order. O(log n) per acquire, release and pick, for any n.
+ * weight, compared exactly as nginx does (`active_a × weight_b < active_b × weight_a`), so it
+ * never picks a target busier (per weight) than another eligible one.
+ *
+ * - Equal weights: O(1) per pick, acquire and release (buckets by open leases); tied targets
+ *   take turns, the one that has waited longest at that load first, which with idle targets is
+ *   plain round robin in list order.
+ * - Unequal weights: O(log n) (an indexed heap); tied targets take turns in proportion to
+ *   weight (stride scheduling).
  *
  * nginx breaks ties with its smooth weighted round robin over the tied peers, an O(n) pass per
- * pick; the stride order here gives tied targets the same long-run shares and the same
- * never-more-loaded guarantee at O(log n).
+ * pick; the orders here give tied targets the same long-run shares and the same
+ * never-more-loaded guarantee without the O(n) pass.
  *
  * @example
  * ```ts

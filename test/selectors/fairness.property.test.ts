@@ -135,6 +135,54 @@ describe('LeastConnections', () => {
     );
   });
 
+  it('equal weights (bucket queue): least loaded among eligible under down/up, exclusions and releases', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('acquire' as const), exclude: fc.subarray(['s0', 's1', 's2', 's3']) }),
+            fc.record({ op: fc.constant('release' as const), index: fc.nat() }),
+            fc.record({ op: fc.constantFrom('down' as const, 'up' as const), target: fc.nat(9) }),
+          ),
+          { maxLength: 250 },
+        ),
+        (n, ops) => {
+          const targets = named(new Array<number>(n).fill(2));
+          const lb = new LeastConnections(targets);
+          const open: Lease<T>[] = [];
+          const down = new Set<string>();
+          for (const o of ops) {
+            if (o.op === 'release') {
+              if (open.length > 0) open.splice(o.index % open.length, 1)[0]!.release('success');
+            } else if (o.op === 'acquire') {
+              const before = new Map(lb.stats().map((s) => [s.id, s.active]));
+              const eligible = targets.filter((t) => !down.has(t.id) && !o.exclude.includes(t.id));
+              if (eligible.length === 0) {
+                expect(() => lb.acquire({ exclude: o.exclude })).toThrow();
+                continue;
+              }
+              const lease = lb.acquire({ exclude: o.exclude });
+              expect(eligible).toContain(lease.target);
+              for (const t of eligible) expect(before.get(lease.target.id)!).toBeLessThanOrEqual(before.get(t.id)!);
+              open.push(lease);
+            } else {
+              const id = `s${o.target % n}`;
+              if (o.op === 'down') {
+                lb.markDown(id);
+                down.add(id);
+              } else {
+                lb.markUp(id);
+                down.delete(id);
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('takes turns among tied targets in proportion to weight', () => {
     fc.assert(
       fc.property(weightsArb, (ws) => {
