@@ -98,8 +98,14 @@ export class NoTargetError extends LoadwiseError {
  * ```
  */
 export class InvalidWeightError extends LoadwiseError {
-  constructor(id: string, weight: unknown) {
-    super('ERR_INVALID_WEIGHT', `invalid weight ${describe(weight)} for target ${JSON.stringify(id)}: expected a finite number > 0`);
+  /**
+   * @param id - the target's id.
+   * @param weight - the rejected value.
+   * @param expected - what the balancer accepts, for the message; balancers with stricter rules
+   *   than the default (the nginx-compatible hash balancers take integers only) say so here.
+   */
+  constructor(id: string, weight: unknown, expected = 'a finite number > 0') {
+    super('ERR_INVALID_WEIGHT', `invalid weight ${describe(weight)} for target ${JSON.stringify(id)}: expected ${expected}`);
   }
 }
 

@@ -13,3 +13,24 @@ export function lowerBound(values: Uint32Array, length: number, x: number): numb
   }
   return lo;
 }
+
+/**
+ * Index of the first element of the sorted `values[lo..hi)` that is >= `x`, or `hi` when every
+ * element in the range is smaller: {@link lowerBound} restricted to a window, for lookups that
+ * first narrow the range with a bucket index.
+ *
+ * @example
+ * ```ts
+ * const points = Uint32Array.of(10, 20, 30, 40);
+ * lowerBoundIn(points, 1, 3, 25); // 2
+ * lowerBoundIn(points, 1, 3, 35); // 3 (hi: nothing in the window is >= 35)
+ * ```
+ */
+export function lowerBoundIn(values: Uint32Array, lo: number, hi: number, x: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
