@@ -30,4 +30,7 @@ export type {
   TargetStats,
 } from './types.js';
 export { Rendezvous, type RendezvousOptions } from './hashing/rendezvous.js';
+export { ConsistentHash, type ConsistentHashOptions, type ConsistentHashCompat } from './hashing/consistent-hash.js';
+export { ModuloHash, type ModuloHashOptions } from './hashing/modulo-hash.js';
+export { IpHash, ipKey, type IpHashOptions } from './hashing/ip-hash.js';
 export type { HashBalancerOptions } from './hashing/options.js';

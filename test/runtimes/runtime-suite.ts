@@ -25,6 +25,10 @@ import {
   Random,
   Rendezvous,
   RoundRobin,
+  ConsistentHash,
+  ModuloHash,
+  IpHash,
+  ipKey,
   UnknownIdError,
   WeightedRandom,
   WeightedRoundRobin,
@@ -758,6 +762,78 @@ async function nginxParity(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The hash family: key -> target mappings must not depend on the runtime.
+
+const HASH_SERVERS: Target[] = ['10.0.0.1:11211', '10.0.0.2:11211', { id: '10.0.0.3:11211', weight: 2 }, '10.0.0.4:11211'];
+/** Keys of every awkward kind: non-ASCII, astral, a lone surrogate, prototype names, long. */
+const HASH_KEYS = ['a', 'user:42', 'ключ', '键7', '😀', '\ud800', '__proto__', 'constructor', 'x'.repeat(300), 'session-0001', 'session-0002', 'k13', 'k14', 'k15', 'k16'];
+/** Recorded once on Node: the 8th character of the chosen id (the server number) per key. */
+const HASH_GOLDEN = {
+  default: '211134422233333',
+  nginx: '431133343341111',
+  ketama: '312342133412213',
+  hashring: '312342133412213',
+  modulo: '323231134314432',
+  ip: '22141113',
+};
+
+function hashGolden(): void {
+  const digit = (t: Target) => idOf(t).slice(7, 8);
+  for (const compat of ['default', 'nginx', 'ketama', 'hashring'] as const) {
+    check(`ConsistentHash ${compat}: mapping recorded on Node, independent of insertion order where defined`, () => {
+      const make = (ts: Target[]) => new ConsistentHash(ts, compat === 'default' ? {} : { compat });
+      const lb = make(HASH_SERVERS);
+      equal(HASH_KEYS.map((k) => digit(lb.pick(k))).join(''), HASH_GOLDEN[compat], 'mapping');
+      if (compat !== 'ketama' && compat !== 'hashring') {
+        const reversed = make([...HASH_SERVERS].reverse());
+        equal(HASH_KEYS.map((k) => digit(reversed.pick(k))).join(''), HASH_GOLDEN[compat], 'reversed order');
+      }
+    });
+  }
+  check('ModuloHash: nginx `hash $key` mapping recorded on Node', () => {
+    const lb = new ModuloHash(HASH_SERVERS);
+    equal(HASH_KEYS.map((k) => digit(lb.pick(k))).join(''), HASH_GOLDEN.modulo, 'mapping');
+  });
+  check('IpHash: nginx `ip_hash` mapping recorded on Node; ipKey unwraps IPv4-mapped addresses', () => {
+    const lb = new IpHash(HASH_SERVERS);
+    const addrs = ['1.2.3.4', '1.2.3.99', '10.9.8.7', '192.168.1.1', '::1', '2001:db8::1', '::ffff:10.0.0.1', 'fe80::1%eth0'];
+    equal(addrs.map((a) => digit(lb.pick(a))).join(''), HASH_GOLDEN.ip, 'mapping');
+    equal(ipKey('::ffff:127.0.0.1'), '127.0.0.1', 'ipKey');
+  });
+}
+
+interface HashFixture {
+  nginx: string;
+  cases: { name: string; servers: { id: string; weight: number }[]; keys?: string[]; addresses?: string[]; expected: string[] }[];
+}
+
+async function nginxHashParity(): Promise<void> {
+  const files: [string, (servers: { id: string; weight: number }[]) => Balancer<{ id: string; weight: number }>][] = [
+    ['nginx-hash-consistent.json', (s) => new ConsistentHash(s, { compat: 'nginx' })],
+    ['nginx-hash.json', (s) => new ModuloHash(s)],
+    ['nginx-ip-hash.json', (s) => new IpHash(s)],
+  ];
+  for (const [file, make] of files) {
+    const text = await readFixture(`../fixtures/${file}`);
+    if (text === undefined) {
+      console.log(`# skip: test/fixtures/${file} not found`);
+      continue;
+    }
+    const fixture = JSON.parse(text) as HashFixture;
+    for (const c of fixture.cases) {
+      const inputs = c.keys ?? c.addresses ?? [];
+      check(`${file}: ${c.name} (${inputs.length} keys) identical to ${fixture.nginx}`, () => {
+        const lb = make(c.servers);
+        for (let i = 0; i < inputs.length; i++) {
+          const got = lb.pick(inputs[i]!).id;
+          if (got !== c.expected[i]) fail(`key ${JSON.stringify(inputs[i])}: nginx chose ${c.expected[i]}, loadwise chose ${got}`);
+        }
+      });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Every runtime export must be exercised above: a new export fails here until it gets a check.
 
 const COVERED = new Set([
@@ -769,6 +845,10 @@ const COVERED = new Set([
   'LeastConnections',
   'PowerOfTwoChoices',
   'Rendezvous',
+  'ConsistentHash',
+  'ModuloHash',
+  'IpHash',
+  'ipKey',
   'LoadwiseError',
   'NoTargetError',
   'InvalidWeightError',
@@ -802,6 +882,8 @@ exportsCovered();
 for (const s of SUBJECTS) conformance(s);
 algorithms();
 await nginxParity();
+hashGolden();
+await nginxHashParity();
 console.log(`${passed} passed, ${failed} failed`);
 
 if (failed > 0) {
