@@ -33,4 +33,6 @@ export { Rendezvous, type RendezvousOptions } from './hashing/rendezvous.js';
 export { ConsistentHash, type ConsistentHashOptions, type ConsistentHashCompat } from './hashing/consistent-hash.js';
 export { ModuloHash, type ModuloHashOptions } from './hashing/modulo-hash.js';
 export { IpHash, ipKey, type IpHashOptions } from './hashing/ip-hash.js';
+export { Maglev, type MaglevOptions } from './hashing/maglev.js';
+export { JumpHash, jumpConsistentHash, type JumpHashOptions } from './hashing/jump-hash.js';
 export type { HashBalancerOptions } from './hashing/options.js';

@@ -29,6 +29,9 @@ import {
   ModuloHash,
   IpHash,
   ipKey,
+  Maglev,
+  JumpHash,
+  jumpConsistentHash,
   UnknownIdError,
   WeightedRandom,
   WeightedRoundRobin,
@@ -775,6 +778,9 @@ const HASH_GOLDEN = {
   hashring: '312342133412213',
   modulo: '323231134314432',
   ip: '22141113',
+  maglev: '344333223312143',
+  jump: '123334342134333',
+  jumpAfterRemove: '133334341134333',
 };
 
 function hashGolden(): void {
@@ -790,6 +796,21 @@ function hashGolden(): void {
       }
     });
   }
+  check('Maglev: mapping recorded on Node, independent of insertion order', () => {
+    const lb = new Maglev(HASH_SERVERS);
+    equal(HASH_KEYS.map((k) => digit(lb.pick(k))).join(''), HASH_GOLDEN.maglev, 'mapping');
+    const reversed = new Maglev([...HASH_SERVERS].reverse());
+    equal(HASH_KEYS.map((k) => digit(reversed.pick(k))).join(''), HASH_GOLDEN.maglev, 'reversed order');
+  });
+  check('JumpHash: bit-exact jump function, mapping recorded on Node, removal moves only its keys', () => {
+    equal(jumpConsistentHash(0, 0, 1), 0, 'jump(0, 1)');
+    equal(jumpConsistentHash(0, 0xdeadbeef, 1000), 285, 'jump(0xdeadbeef, 1000)');
+    equal(jumpConsistentHash(0x12345678, 0x9abcdef0, 100000), 67832, 'jump(0x123456789abcdef0, 100000)');
+    const lb = new JumpHash(HASH_SERVERS);
+    equal(HASH_KEYS.map((k) => digit(lb.pick(k))).join(''), HASH_GOLDEN.jump, 'mapping');
+    lb.remove('10.0.0.2:11211');
+    equal(HASH_KEYS.map((k) => digit(lb.pick(k))).join(''), HASH_GOLDEN.jumpAfterRemove, 'after removing server 2');
+  });
   check('ModuloHash: nginx `hash $key` mapping recorded on Node', () => {
     const lb = new ModuloHash(HASH_SERVERS);
     equal(HASH_KEYS.map((k) => digit(lb.pick(k))).join(''), HASH_GOLDEN.modulo, 'mapping');
@@ -849,6 +870,9 @@ const COVERED = new Set([
   'ModuloHash',
   'IpHash',
   'ipKey',
+  'Maglev',
+  'JumpHash',
+  'jumpConsistentHash',
   'LoadwiseError',
   'NoTargetError',
   'InvalidWeightError',
