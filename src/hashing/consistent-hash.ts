@@ -47,9 +47,9 @@ export interface ConsistentHashOptions extends HashBalancerOptions {
   readonly compat?: ConsistentHashCompat;
   /**
    * Default mode only: ring points per unit of weight, an integer from 1 to 1,048,576; default
-   * {@link DEFAULT_POINTS_PER_WEIGHT}. More points balance better (a target's share deviates
+   * `DEFAULT_POINTS_PER_WEIGHT`. More points balance better (a target's share deviates
    * from its weight's by about 1/√points) and cost 8 bytes each. Lowered for every target alike
-   * when the ring would exceed {@link MAX_RING_POINTS}.
+   * when the ring would exceed `MAX_RING_POINTS`.
    */
   readonly pointsPerWeight?: number;
 }
@@ -564,7 +564,7 @@ function compatOption(value: unknown): number {
  * keys to the owner of the next point clockwise that can, the same one every time.
  *
  * **Modes.**
- * - Default: xxHash32 key hash, {@link DEFAULT_POINTS_PER_WEIGHT} points per unit of weight
+ * - Default: xxHash32 key hash, `DEFAULT_POINTS_PER_WEIGHT` points per unit of weight
  *   (option `pointsPerWeight`), placed by mixing a hash of the id with the point index. With 100
  *   equal targets the busiest owns at most 1.10 × the mean share (measured over 300 id sets:
  *   median 1.063, worst 1.099; at 1,000 targets about 1.13). The mapping depends only on ids and weights, never
@@ -594,7 +594,7 @@ function compatOption(value: unknown): number {
  * default mode merges the arriving targets' points into the old ring and drops the leaving
  * ones' (about 15 ms for one change at 1,000 targets); the compat modes, whose point counts or
  * deduplication depend on the whole server list, rebuild with a bucket sort. About 8 bytes per
- * point (default: 1,600 × total weight points, at most {@link MAX_RING_POINTS}).
+ * point (default: 1,600 × total weight points, at most `MAX_RING_POINTS`).
  *
  * **Bounded loads.** With `loadFactor` (e.g. 1.25) and `acquire`/`release`, no target holds more
  * than `ceil(loadFactor × (open leases + 1) × weight / total weight)` leases; a key whose owner

@@ -312,7 +312,7 @@ function bucketCount(weight: number): number {
  *   targets, key k goes to `targets[jumpConsistentHash(xxh32(k, 0), xxh32(k, 1), n)]`, where
  *   the 64-bit jump key is xxHash32 of the key's UTF-8 bytes with seed 0 (high word) and
  *   seed 1 (low word).
- * - Weights must be integers from 1 to {@link JUMP_HASH_MAX_WEIGHT}: a target of weight w owns
+ * - Weights must be integers from 1 to `JUMP_HASH_MAX_WEIGHT`: a target of weight w owns
  *   w buckets (consecutive ones in a fresh balancer) and w times the keys. Anything else throws
  *   an {@link InvalidWeightError} naming the target.
  * - Adding a target appends a bucket (or restores the most recently removed one, as

@@ -57,7 +57,7 @@ const GOLDEN = 0x9e3779b9 | 0;
 export interface MaglevOptions extends HashBalancerOptions {
   /**
    * Lookup-table size M: a prime, at least the number of targets, at most
-   * {@link MAGLEV_MAX_TABLE_SIZE}; default {@link MAGLEV_DEFAULT_TABLE_SIZE}. Each target owns
+   * `MAGLEV_MAX_TABLE_SIZE`; default `MAGLEV_DEFAULT_TABLE_SIZE`. Each target owns
    * about M × weight / total weight entries, so shares are exact to about ± n / M; the paper
    * recommends M ≥ 100 × n (≤ 1 % imbalance). Memory is 4 bytes per entry, and a build takes
    * O(M log M).
