@@ -30,9 +30,15 @@ export type {
   TargetStats,
 } from './types.js';
 export { Rendezvous, type RendezvousOptions } from './hashing/rendezvous.js';
-export { ConsistentHash, type ConsistentHashOptions, type ConsistentHashCompat } from './hashing/consistent-hash.js';
+export {
+  ConsistentHash,
+  DEFAULT_POINTS_PER_WEIGHT,
+  MAX_RING_POINTS,
+  type ConsistentHashOptions,
+  type ConsistentHashCompat,
+} from './hashing/consistent-hash.js';
 export { ModuloHash, type ModuloHashOptions } from './hashing/modulo-hash.js';
 export { IpHash, ipKey, type IpHashOptions } from './hashing/ip-hash.js';
-export { Maglev, type MaglevOptions } from './hashing/maglev.js';
-export { JumpHash, jumpConsistentHash, type JumpHashOptions } from './hashing/jump-hash.js';
+export { Maglev, MAGLEV_DEFAULT_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE, type MaglevOptions } from './hashing/maglev.js';
+export { JumpHash, jumpConsistentHash, JUMP_HASH_MAX_WEIGHT, type JumpHashOptions } from './hashing/jump-hash.js';
 export type { HashBalancerOptions } from './hashing/options.js';

@@ -331,8 +331,8 @@ function bucketCount(weight: number): number {
  *
  * @example
  * ```ts
- * import { JumpHash } from 'loadwise';
- * const lb = new JumpHash(['shard-0', 'shard-1', 'shard-2', { id: 'shard-3', weight: 2 }]);
+ * import { JumpHash, type Target } from 'loadwise';
+ * const lb = new JumpHash<Target>(['shard-0', 'shard-1', 'shard-2', { id: 'shard-3', weight: 2 }]);
  * lb.pick('user:42');      // the same shard every time
  * lb.remove('shard-1');    // only shard-1's keys move
  * lb.add('shard-4');       // restores shard-1's bucket: exactly shard-1's old keys go to shard-4

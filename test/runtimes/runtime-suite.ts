@@ -885,6 +885,16 @@ const COVERED = new Set([
   'createRandom',
 ]);
 
+/** Exported limits and defaults, checked by value. */
+const CONSTANTS: Record<string, number> = {
+  DEFAULT_POINTS_PER_WEIGHT: 1600,
+  MAX_RING_POINTS: 4194304,
+  MAGLEV_DEFAULT_TABLE_SIZE: 65537,
+  MAGLEV_MAX_TABLE_SIZE: 16777213,
+  JUMP_HASH_MAX_WEIGHT: 1000,
+};
+for (const n of Object.keys(CONSTANTS)) COVERED.add(n);
+
 function exportsCovered(): void {
   check('every runtime export of src/index.ts is covered by this suite', () => {
     const names = Object.keys(loadwise).sort();
@@ -894,7 +904,8 @@ function exportsCovered(): void {
     if (uncovered.length > 0) fail(`exports without runtime checks (add them to test/runtimes/runtime-suite.ts): ${uncovered.join(', ')}`);
     for (const n of names) {
       const v = (loadwise as Record<string, unknown>)[n];
-      assert(typeof v === 'function', `export ${n} is a ${typeof v}, expected a class or function`);
+      if (n in CONSTANTS) equal(v, CONSTANTS[n], `constant ${n}`);
+      else assert(typeof v === 'function', `export ${n} is a ${typeof v}, expected a class or function`);
     }
   });
 }
