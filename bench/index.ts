@@ -1,11 +1,17 @@
 /**
- * `npm run bench` — every loadwise balancer × n ∈ {10, 100, 1,000, 10,000} and the npm peers,
- * then the allocation check, then tables and the issue's targets.
+ * `npm run bench` — every loadwise selector × n ∈ {10, 100, 1,000, 10,000} and the npm peers,
+ * the hash family (lookups over 100,000 distinct keys × n ∈ {10, 100, 1,000} with its npm
+ * peers, then build/rebuild times), then the allocation check, then tables and the targets.
  *
- *   npm run bench                      full run (mitata, ~0.7 s per case; about 2 minutes)
+ *   npm run bench                      full run (mitata, ~0.7 s per case; about 5 minutes:
+ *                                      ~2 for the selectors, ~3 for the hash family)
  *   npm run bench -- --quick           50 ms per case (noisier; about 20 seconds)
  *   npm run bench -- wrr p2c           only these suites (rr wrr random wrandom lc p2c alloc)
+ *   npm run bench -- hash              the hash family: every hash-* lookup suite and hash-build
+ *                                      (or name them: hash-ring hash-maglev hash-jump
+ *                                      hash-rendezvous hash-modulo hash-ip hash-build)
  *   npm run bench -- 'pick n=10$'      or any case-insensitive regex over the case names
+ *                                      ("<suite> <op> <case>", "hash-build <subject> n=<n>")
  *   npm run bench -- --same-process    all suites in one process (megamorphic call sites)
  *   npm run bench -- --json out.json   raw averages (default: bench/results.json on a full,
  *                                      unfiltered run)
@@ -21,8 +27,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AllocResult } from './alloc.js';
+import type { BuildResult } from './hash-build.js';
+import { hashChecks, hashTables, isHashResult } from './hash-report.js';
 import type { CaseResult } from './run.js';
-import { SUITES as SUITE_DEFS, describeAlloc, describeCase, type SuiteId } from './suites.js';
+import { HASH_SUITE_IDS, SUITES as SUITE_DEFS, describeAlloc, describeCase, type Suite, type SuiteId } from './suites.js';
 import { SIZES } from './targets.js';
 
 const SUITES: ReadonlyArray<readonly [SuiteId, string]> = SUITE_DEFS.map((s) => [s.id, s.balancer] as const);
@@ -48,15 +56,41 @@ if (values.help) {
   process.exit(0);
 }
 
-// Positionals naming a suite select it; anything else is a regex over the case names.
-const suiteIds = new Set<string>(SUITES.map(([id]) => id));
-const chosenSuites = positionals.filter((p) => suiteIds.has(p) || p === 'alloc');
-const patterns = positionals.filter((p) => !suiteIds.has(p) && p !== 'alloc');
+// Positionals naming a suite select it ('hash' = every hash-* suite and hash-build); anything
+// else is a regex over the case names.
+const suiteIds = new Set<string>([...SUITES.map(([id]) => id), ...HASH_SUITE_IDS, 'hash-build', 'alloc']);
+const named = positionals.filter((p) => suiteIds.has(p) || p === 'hash');
+const chosenSuites = named.flatMap((p) => (p === 'hash' ? [...HASH_SUITE_IDS, 'hash-build'] : [p]));
+const patterns = positionals.filter((p) => !suiteIds.has(p) && p !== 'hash');
 const filter = patterns.length > 0 ? patterns.map((p) => `(?:${p})`).join('|') : undefined;
 const filterRe = filter !== undefined ? new RegExp(filter, 'i') : null;
 const onlyNamed = chosenSuites.length > 0;
+
+// The hash family loads src/hashing, which may be mid-change: load it only when wanted, and if it
+// fails to load, say so and carry on with the rest unless a hash suite was asked for by name.
+const wantHashLookups = !onlyNamed || HASH_SUITE_IDS.some((id) => chosenSuites.includes(id));
+const wantHashBuild = !onlyNamed || chosenSuites.includes('hash-build');
+let hashDefs: readonly Suite[] = [];
+let buildModule: typeof import('./hash-build.js') | undefined;
+try {
+  if (wantHashLookups) hashDefs = (await import('./hash-suites.js')).HASH_SUITES;
+  if (wantHashBuild) buildModule = await import('./hash-build.js');
+} catch (e) {
+  if (onlyNamed) {
+    console.error(`the hash suites failed to load: ${String(e)}`);
+    process.exit(1);
+  }
+  console.warn(`skipping the hash family: it failed to load (${String(e)})`);
+  hashDefs = [];
+  buildModule = undefined;
+}
+const ALL_DEFS: readonly Suite[] = [...SUITE_DEFS, ...hashDefs];
+
 // Suites (and allocation checks) with at least one case left after the filter.
-const suitesToRun = SUITE_DEFS.filter((s) => (!onlyNamed || chosenSuites.includes(s.id)) && s.cases.some((c) => filterRe === null || filterRe.test(describeCase(c)))).map((s) => s.id);
+const suitesToRun = ALL_DEFS.filter((s) => (!onlyNamed || chosenSuites.includes(s.id)) && s.cases.some((c) => filterRe === null || filterRe.test(describeCase(c)))).map((s) => s.id);
+const runBuild =
+  buildModule !== undefined &&
+  (filterRe === null || buildModule.BUILD_SUBJECTS.some((s) => buildModule!.BUILD_SIZES.some((n) => filterRe.test(buildModule!.describeBuild(s.name, n)))));
 const allocToRun = SUITES.map(([, name]) => name).filter(
   (name) => (!onlyNamed || chosenSuites.includes('alloc')) && (filterRe === null || filterRe.test(describeAlloc(name, 'pick')) || filterRe.test(describeAlloc(name, 'acquire+release'))),
 );
@@ -84,6 +118,18 @@ for (const [i, g] of groups.entries()) {
   results.push(...(JSON.parse(readFileSync(out, 'utf8')) as CaseResult[]));
 }
 
+const builds: BuildResult[] = [];
+if (runBuild) {
+  console.log('\n— hash family build / rebuild times (performance.now, median of repetitions)');
+  const out = join(tmp, 'hash-build.json');
+  const args = [...process.execArgv, join(here, 'hash-build.ts'), '--out', out];
+  if (values.quick) args.push('--quick');
+  if (filter !== undefined) args.push('--filter', filter);
+  const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (r.status !== 0) fail(`bench/hash-build.ts exited with ${r.status ?? r.signal}`);
+  builds.push(...(JSON.parse(readFileSync(out, 'utf8')) as BuildResult[]));
+}
+
 const alloc: AllocResult[] = [];
 if (runAlloc) {
   console.log('\n— allocation check (n = 1,000, 1e6 calls each)');
@@ -103,7 +149,7 @@ if (runAlloc) {
 rmSync(tmp, { recursive: true, force: true });
 
 const finished = new Date();
-const report = tables(results, alloc);
+const report = tables(results, alloc, builds);
 console.log(`\n${report}`);
 console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; took ${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s`);
 
@@ -118,13 +164,21 @@ if (jsonPath !== undefined) {
     unit: 'ns per call: avg = mean, p50 = median, p99 of mitata samples',
     results: results.map(({ key, suite, op, impl, loadwise, n, avg, p50, p99 }) => ({ suite, op, impl, loadwise, n, key, avg: round(avg), p50: round(p50), p99: round(p99) })),
     allocation: alloc,
+    hashBuild: builds.map((b) => ({
+      ...b,
+      ...(b.ctorMs !== undefined ? { ctorMs: round4(b.ctorMs) } : {}),
+      ...(b.firstPickMs !== undefined ? { firstPickMs: round4(b.firstPickMs) } : {}),
+      ...(b.removeMs !== undefined ? { removeMs: round4(b.removeMs) } : {}),
+      ...(b.addMs !== undefined ? { addMs: round4(b.addMs) } : {}),
+    })),
   };
   writeFileSync(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
   console.log(`raw averages written to ${jsonPath}`);
 }
 
-function tables(rs: readonly CaseResult[], al: readonly AllocResult[]): string {
+function tables(all: readonly CaseResult[], al: readonly AllocResult[], builds: readonly BuildResult[]): string {
   const out: string[] = [];
+  const rs = all.filter((r) => !isHashResult(r));
   const fmt = (v: number): string => (v < 100 ? v.toFixed(1) : Math.round(v).toLocaleString('en-US'));
   const header = `| implementation | ${SIZES.map((n) => `n=${n.toLocaleString('en-US')}`).join(' | ')} | 10k ÷ 10 |`;
   const rule = `|---|${SIZES.map(() => '---:').join('|')}|---:|`;
@@ -156,7 +210,8 @@ function tables(rs: readonly CaseResult[], al: readonly AllocResult[]): string {
     }
     out.push('');
   }
-  const checks = targetChecks(rs);
+  out.push(...hashTables(all, builds));
+  const checks = [...targetChecks(rs), ...hashChecks(all, builds)];
   if (checks.length > 0) out.push('### targets\n', ...checks.map((c) => `- ${c}`), '');
   return out.join('\n');
 }
@@ -200,6 +255,10 @@ function cpuModel(): string {
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+function round4(v: number): number {
+  return Math.round(v * 10000) / 10000;
 }
 
 function fail(message: string): never {

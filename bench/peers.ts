@@ -9,6 +9,15 @@
  * - `weighted-round-robin` 2.0 — nginx-style smooth weighted round robin, O(n) per pick.
  * - `weighted-random` 0.1 — weighted random by a linear scan (sums the weights on every call).
  * - `@keystonehq/alias-sampling` 0.1 — weighted random by Walker's alias method, O(1) per pick.
+ *
+ * Hash family (bench/hash-suites.ts, bench/hash-build.ts):
+ *
+ * - `hashring` 3.2 — libketama ring (MD5 through `node:crypto`, 160 points per server, an array
+ *   of `{ value, server }` nodes, binary search) with an LRU cache of 5,000 keys in front of `get`.
+ * - `consistent-hash` 1.2 — a ring of 40 random control points per node in a range of 100,003,
+ *   keyed by a PJW-style string hash, binary search over a sorted key map built on first `get`.
+ * - `@subspace/jump-consistent-hash` 1.1 — jump consistent hash over an 8-byte `Uint8Array` key,
+ *   computed with BigInt; it takes no string, so the caller hashes the key to 8 bytes first.
  */
 import { createRequire } from 'node:module';
 import type aliasSamplingFn from '@keystonehq/alias-sampling';
@@ -38,3 +47,24 @@ export const WrrPeers = require('weighted-round-robin') as new () => WrrPeers;
 export const weightedRandom = require('weighted-random') as (weights: readonly number[]) => number;
 
 export const aliasSampling = (require('@keystonehq/alias-sampling') as { default: typeof aliasSamplingFn }).default;
+
+/** npm `hashring` 3.x: `new HashRing(servers, algorithm?, options?)`. */
+export interface HashRingT {
+  get(key: string): string | undefined;
+  add(servers: string | readonly string[]): HashRingT;
+  remove(server: string): HashRingT;
+}
+export const HashRing = require('hashring') as new (servers: readonly string[], algorithm?: string, options?: Record<string, unknown>) => HashRingT;
+
+/** npm `consistent-hash` 1.2: `new ConsistentHash(options?)`, then `add(node)` per node. */
+export interface ConsistentHashRingT {
+  add(node: string, weight?: number): ConsistentHashRingT;
+  remove(node: string): ConsistentHashRingT;
+  get(resource: string): string | null;
+}
+export const ConsistentHashRing = require('consistent-hash') as new (options?: { range?: number; weight?: number }) => ConsistentHashRingT;
+
+/** `@subspace/jump-consistent-hash` 1.1: bucket in [0, numBuckets) for an 8-byte big-endian key. */
+export const { jumpConsistentHash: subspaceJump } = require('@subspace/jump-consistent-hash') as {
+  jumpConsistentHash: (key: Uint8Array, numBuckets: number) => number;
+};

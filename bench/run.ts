@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { bench, group, measure, run, summary } from 'mitata';
-import { SUITES, describeCase, type Case } from './suites.js';
+import { SUITES as SELECTOR_SUITES, describeCase, type Case, type Suite } from './suites.js';
 
 export interface CaseResult {
   readonly key: string;
@@ -38,6 +38,9 @@ const { values } = parseArgs({
 });
 
 const wanted = new Set((values.suites ?? '').split(',').filter(Boolean));
+// The hash suites (and with them src/hashing) load only when one of them is wanted.
+const wantHash = wanted.size === 0 || [...wanted].some((id) => id.startsWith('hash-'));
+const SUITES: readonly Suite[] = wantHash ? [...SELECTOR_SUITES, ...(await import('./hash-suites.js')).HASH_SUITES] : SELECTOR_SUITES;
 const filter = values.filter !== undefined ? new RegExp(values.filter, 'i') : null;
 const cases: Case[] = [];
 for (const s of SUITES) {

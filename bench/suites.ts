@@ -25,7 +25,7 @@ export interface Case {
   readonly key: string;
   readonly suite: SuiteId;
   readonly op: Op;
-  /** `loadwise X` or the peer's package (and class). */
+  /** `loadwise X`, the peer's package (and class), or `reference: …` for a baseline. */
   readonly impl: string;
   readonly loadwise: boolean;
   readonly n: number;
@@ -33,7 +33,12 @@ export interface Case {
   readonly setup: () => () => void;
 }
 
-export type SuiteId = 'rr' | 'wrr' | 'random' | 'wrandom' | 'lc' | 'p2c';
+export type SelectorSuiteId = 'rr' | 'wrr' | 'random' | 'wrandom' | 'lc' | 'p2c';
+/** The hash family's lookup suites (bench/hash-suites.ts), one process each. */
+export type HashSuiteId = 'hash-ring' | 'hash-maglev' | 'hash-jump' | 'hash-rendezvous' | 'hash-modulo' | 'hash-ip';
+export type SuiteId = SelectorSuiteId | HashSuiteId;
+/** The hash lookup suites' ids, known without loading src/hashing (see hash-suites.ts). */
+export const HASH_SUITE_IDS: readonly HashSuiteId[] = ['hash-ring', 'hash-maglev', 'hash-jump', 'hash-rendezvous', 'hash-modulo', 'hash-ip'];
 
 export interface Suite {
   readonly id: SuiteId;

@@ -31,3 +31,49 @@ export function weightedHosts(n: number): WeightedHost[] {
 export function weightsOf(n: number): number[] {
   return Array.from({ length: n }, (_, i) => weightOf(i));
 }
+
+/** Pool sizes of the hash-family lookup suites. */
+export const HASH_SIZES = [10, 100, 1000] as const;
+
+/** How many distinct keys a hash lookup case cycles through (no cache effects from one hot key). */
+export const KEY_COUNT = 100_000;
+
+/**
+ * A copy of `s` as a flat sequential string. Template literals and `padStart` make cons
+ * strings, which V8 flattens on first access and then reaches through an extra indirection;
+ * keys read from a socket are flat, so the benchmark keys are too.
+ */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
+let sessionKeyCache: string[] | undefined;
+
+/**
+ * {@link KEY_COUNT} distinct 20-byte ASCII keys, `user:0000000000:sess` … `user:0000099999:sess`,
+ * built once per process.
+ */
+export function sessionKeys(): readonly string[] {
+  if (sessionKeyCache === undefined) {
+    sessionKeyCache = new Array<string>(KEY_COUNT);
+    for (let i = 0; i < KEY_COUNT; i++) sessionKeyCache[i] = flat(`user:${String(i).padStart(10, '0')}:sess`);
+  }
+  return sessionKeyCache;
+}
+
+let addressCache: string[] | undefined;
+
+/**
+ * {@link KEY_COUNT} distinct IPv4 client addresses in dotted-quad form (`i × 2654435761 mod 2^32`,
+ * a bijection, so the first three octets, which nginx `ip_hash` uses, are spread too).
+ */
+export function clientAddresses(): readonly string[] {
+  if (addressCache === undefined) {
+    addressCache = new Array<string>(KEY_COUNT);
+    for (let i = 0; i < KEY_COUNT; i++) {
+      const x = Math.imul(i, 0x9e3779b1) >>> 0;
+      addressCache[i] = flat(`${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`);
+    }
+  }
+  return addressCache;
+}
