@@ -128,3 +128,14 @@ describe('xxhash32', () => {
     );
   });
 });
+
+describe('xxhash32String ASCII fast path', () => {
+  it('equals hashing the UTF-8 bytes for ASCII keys of every length and any seed', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 100 }), fc.integer(), (key, seed) => {
+        expect(xxhash32String(key, seed)).toBe(xxhash32(new TextEncoder().encode(key), 0, undefined, seed));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
