@@ -6,6 +6,10 @@ import type { Target } from '../types.js';
 const RENORMALIZE_AT = 2 ** 26;
 const ROTATION = 0;
 const HEAP = 1;
+/** Longest period (sum of weights) worth precomputing as a schedule. */
+const MAX_PERIOD = 1 << 16;
+/** Engine snapshots every this many steps of the recorded period, to resume from any position. */
+const CHECKPOINT = 64;
 
 /**
  * nginx's smooth weighted round robin (`ngx_http_upstream_get_peer`), computed exactly but
@@ -29,7 +33,14 @@ const HEAP = 1;
  *
  * A peer out of rotation leaves its class and records the step; when it returns, its offset is
  * lowered by the increments it missed, which is exactly nginx's "no increment while skipped".
- * Cost per pick: O(K) with K distinct weights while undisturbed, O(K + log n) otherwise.
+ *
+ * Schedule: from nginx's starting state (every `cw` zero, every peer available) the sequence is
+ * periodic with period W = Σ weights, because each peer is picked exactly `w` times per period
+ * and every `cw` returns to zero. So the first period is recorded as the engine plays it (with
+ * a snapshot every 64 steps) and then replayed: O(1) per pick. The first skip resumes the engine
+ * from the nearest snapshot, at most 64 steps back, and it carries on from there.
+ * Cost per pick: O(1) in the steady state from a fresh start (integer weights, W ≤ 65,536),
+ * O(K) with K distinct weights while undisturbed, O(K + log n) otherwise.
  */
 export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
   readonly tracksAvailability = true;
@@ -61,7 +72,20 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
   /** Scratch list of peers excluded for the current pick. */
   private held = new Int32Array(0);
 
+  /** The recorded period (see the class comment), or null. */
+  private sched: Int32Array | null = null;
+  private period = 0;
+  /** Position in the period: the next pick while replaying, the next step while recording. */
+  private schedPos = 0;
+  private recording = false;
+  private replaying = false;
+  private cpHead = new Int32Array(0);
+  private cpHi = new Float64Array(0);
+  private cpLo = new Float64Array(0);
+  private cpRound = new Float64Array(0);
+
   rebuild(members: readonly Member<T>[]): void {
+    if (this.replaying) this.leaveReplay();
     // Keep each retained peer's current weight, so a membership change does not restart the
     // rotation; new peers start at 0 as in nginx.
     const previous = new Map<Member<T>, number>();
@@ -118,9 +142,18 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
       this.total += this.weight[j]!;
     }
     for (let k = 0; k < K; k++) this.settleClass(k);
+    this.startSchedule();
   }
 
   select(_key: string | undefined, _filtered: boolean, excluded: readonly Member<T>[], excludedCount: number): number {
+    if (this.replaying) {
+      if (excludedCount === 0 || !this.excludesOwn(excluded, excludedCount)) {
+        const j = this.sched![this.schedPos]!;
+        this.schedPos = this.schedPos + 1 === this.period ? 0 : this.schedPos + 1;
+        return j;
+      }
+      this.leaveReplay();
+    }
     // Peers excluded for this pick sit out one round, like nginx's tried peers.
     let held = 0;
     for (let e = 0; e < excludedCount; e++) {
@@ -132,50 +165,152 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
       }
     }
     let best = -1;
-    const total = this.total;
-    if (total > 0) {
-      const step = ++this.step;
-      let bestClass = -1;
-      let bestValue = 0;
-      for (let k = 0; k < this.classes; k++) {
-        if (this.size[k] === 0) continue;
-        let top: number;
-        let value: number;
-        if (this.mode[k] === ROTATION) {
-          top = this.seg[this.start[k]! + this.head[k]!]!;
-          value = step * this.classWeight[k]! + this.hi[k]!;
-        } else {
-          top = this.seg[this.start[k]!]!;
-          value = step * this.classWeight[k]! + this.off[top]!;
-        }
-        if (bestClass < 0 || value > bestValue || (value === bestValue && top < best)) {
-          best = top;
-          bestClass = k;
-          bestValue = value;
-        }
+    if (this.total > 0) {
+      if (this.recording && this.schedPos % CHECKPOINT === 0) this.checkpoint(this.schedPos / CHECKPOINT);
+      best = this.advance();
+      if (this.recording) {
+        this.sched![this.schedPos++] = best;
+        if (this.schedPos === this.period) this.finishRecording();
       }
-      const k = bestClass;
-      if (this.mode[k] === ROTATION && this.head[k] !== 0 && this.roundTotal[k] !== total) this.toHeap(k);
-      if (this.mode[k] === ROTATION) {
-        if (this.head[k] === 0) {
-          this.roundTotal[k] = total;
-          this.lo[k] = this.hi[k]! - total;
-        }
-        if (++this.head[k]! === this.size[k]) {
-          this.head[k] = 0;
-          this.hi[k] = this.lo[k]!;
-        }
-      } else {
-        this.off[best] = this.off[best]! - total;
-        this.siftDown(this.slot[best]!, k);
-      }
-      if (step >= RENORMALIZE_AT) this.renormalize();
     }
     for (let h = 0; h < held; h++) this.unpark(this.held[h]!);
     return best;
   }
 
+  /** One round of nginx's loop over the peers in rotation; returns the winner. */
+  private advance(): number {
+    const total = this.total;
+    let best = -1;
+    const step = ++this.step;
+    let bestClass = -1;
+    let bestValue = 0;
+    // Locals, so the loop reads each table once per class rather than reloading `this.x`.
+    const size = this.size;
+    const mode = this.mode;
+    const seg = this.seg;
+    const start = this.start;
+    const head = this.head;
+    const hi = this.hi;
+    const off = this.off;
+    const classWeight = this.classWeight;
+    for (let k = 0, K = this.classes; k < K; k++) {
+      if (size[k] === 0) continue;
+      let top: number;
+      let value: number;
+      if (mode[k] === ROTATION) {
+        top = seg[start[k]! + head[k]!]!;
+        value = step * classWeight[k]! + hi[k]!;
+      } else {
+        top = seg[start[k]!]!;
+        value = step * classWeight[k]! + off[top]!;
+      }
+      if (bestClass < 0 || value > bestValue || (value === bestValue && top < best)) {
+        best = top;
+        bestClass = k;
+        bestValue = value;
+      }
+    }
+    const k = bestClass;
+    if (mode[k] === ROTATION && head[k] !== 0 && this.roundTotal[k] !== total) this.toHeap(k);
+    if (mode[k] === ROTATION) {
+      if (head[k] === 0) {
+        this.roundTotal[k] = total;
+        this.lo[k] = hi[k]! - total;
+      }
+      if (++head[k]! === size[k]) {
+        head[k] = 0;
+        hi[k] = this.lo[k]!;
+      }
+    } else {
+      off[best] = off[best]! - total;
+      this.siftDown(this.slot[best]!, k);
+    }
+    if (step >= RENORMALIZE_AT) this.renormalize();
+    return best;
+  }
+
+  /** Records a period when the engine is in nginx's starting state with every peer available. */
+  private startSchedule(): void {
+    this.sched = null;
+    this.recording = false;
+    this.replaying = false;
+    let all = 0;
+    for (let j = 0; j < this.n; j++) all += this.weight[j]!;
+    const W = this.total;
+    if (W === 0 || W !== all || W > MAX_PERIOD || !Number.isInteger(W)) return;
+    for (let k = 0; k < this.classes; k++) {
+      if (!Number.isInteger(this.classWeight[k]!) || this.mode[k] !== ROTATION || this.head[k] !== 0 || this.hi[k] !== 0) return;
+    }
+    const K = this.classes;
+    const checkpoints = Math.ceil(W / CHECKPOINT);
+    this.sched = new Int32Array(W);
+    this.period = W;
+    this.schedPos = 0;
+    this.cpHead = new Int32Array(checkpoints * K);
+    this.cpHi = new Float64Array(checkpoints * K);
+    this.cpLo = new Float64Array(checkpoints * K);
+    this.cpRound = new Float64Array(checkpoints * K);
+    this.recording = true;
+  }
+
+  /** Saves the per-class rotation state as current weights (offsets at step 0). */
+  private checkpoint(c: number): void {
+    const K = this.classes;
+    const step = this.step;
+    for (let k = 0; k < K; k++) {
+      const i = c * K + k;
+      this.cpHead[i] = this.head[k]!;
+      this.cpHi[i] = this.hi[k]! + step * this.classWeight[k]!;
+      this.cpLo[i] = this.lo[k]! + step * this.classWeight[k]!;
+      this.cpRound[i] = this.roundTotal[k]!;
+    }
+  }
+
+  private finishRecording(): void {
+    this.recording = false;
+    const step = this.step;
+    for (let k = 0; k < this.classes; k++) {
+      if (this.mode[k] !== ROTATION || this.head[k] !== 0 || this.hi[k]! + step * this.classWeight[k]! !== 0) {
+        this.sched = null;
+        return;
+      }
+    }
+    // Back at the starting state: every current weight is zero again.
+    this.step = 0;
+    for (let k = 0; k < this.classes; k++) this.hi[k] = 0;
+    this.schedPos = 0;
+    this.replaying = true;
+  }
+
+  /** Puts the engine where the replay stands: the nearest snapshot, then the remaining steps. */
+  private leaveReplay(): void {
+    const p = this.schedPos;
+    const c = Math.floor(p / CHECKPOINT);
+    const K = this.classes;
+    this.step = 0;
+    for (let k = 0; k < K; k++) {
+      const i = c * K + k;
+      this.head[k] = this.cpHead[i]!;
+      this.hi[k] = this.cpHi[i]!;
+      this.lo[k] = this.cpLo[i]!;
+      this.roundTotal[k] = this.cpRound[i]!;
+    }
+    this.replaying = false;
+    this.sched = null;
+    for (let s = c * CHECKPOINT; s < p; s++) this.advance();
+  }
+
+  /** Whether any excluded member belongs to this tier and is in rotation. */
+  private excludesOwn(excluded: readonly Member<T>[], count: number): boolean {
+    for (let e = 0; e < count; e++) {
+      const m = excluded[e]!;
+      if (this.members[m.pos] === m && this.slot[m.pos]! >= 0) return true;
+    }
+    return false;
+  }
+
   availabilityChanged(pos: number): void {
+    if (this.replaying) this.leaveReplay();
     const inHeap = this.slot[pos]! >= 0;
     if (inRotation(this.members[pos]!)) {
       if (!inHeap) this.unpark(pos);
@@ -243,6 +378,7 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
   }
 
   private park(j: number): void {
+    this.recording = false;
     const k = this.classOf[j]!;
     if (this.mode[k] === ROTATION) this.toHeap(k);
     this.parkedAt[j] = this.step;
@@ -250,6 +386,7 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
   }
 
   private unpark(j: number): void {
+    this.recording = false;
     // No increments while out of rotation: cw stays where it was when the peer left.
     this.off[j] = this.off[j]! - (this.step - this.parkedAt[j]!) * this.weight[j]!;
     const k = this.classOf[j]!;

@@ -10,9 +10,11 @@ export type WeightedRoundRobinOptions = BalancerOptions;
  * nginx's smooth weighted round robin, pick for pick: for weights 5, 1, 1 the sequence is
  * `a a b a c a a`, interleaved rather than bunched, and every target gets exactly its weight's
  * share of each period (the sum of the weights). Unavailable targets sit out the rounds they
- * miss exactly as nginx skips down, failed or tried peers. Cost per pick: O(K) where K is the
- * number of distinct weights (O(1) for a pool of equal weights); a weight class in which a
- * target was skipped costs O(log n) per pick until the next membership or weight change.
+ * miss exactly as nginx skips down, failed or tried peers. Cost per pick: O(1) in the steady
+ * state (the first period, Σ weights ≤ 65,536 picks, is recorded and then replayed); O(K) with
+ * K distinct weights once a target has been skipped or after a membership change that kept the
+ * rotation's position; O(log n) for a weight class in which a target was skipped, until the
+ * next membership or weight change.
  *
  * Unlike Envoy and gRPC, the rotation does not start at a random position: the point of this
  * class is to reproduce nginx, which always starts from the list's first heaviest target.

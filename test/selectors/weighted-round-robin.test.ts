@@ -102,6 +102,46 @@ describe('WeightedRoundRobin: exact against the nginx algorithm', () => {
   });
 });
 
+describe('WeightedRoundRobin: the recorded period', () => {
+  it('replays nginx exactly, and resumes the exact engine at any point of the period', () => {
+    fc.assert(
+      fc.property(weightsArb, fc.nat(2000), fc.nat(11), fc.array(fc.nat(11), { maxLength: 2 }), fc.nat(300), (ws, before, down, exclude, after) => {
+        const servers = named(ws);
+        const lb = new WeightedRoundRobin(servers);
+        const ref = new NginxWrrReference(servers);
+        // Long enough to record the period (Σw <= 240) and replay part of it.
+        for (let i = 0; i < before; i++) expect(lb.pick().id).toBe(ref.pick());
+        const ids = ref.peers.map((p) => p.id);
+        const tried = exclude.map((i) => ids[i % ids.length]!);
+        const want = ref.pick(tried);
+        if (want === undefined) expect(() => lb.pick({ exclude: tried })).toThrow();
+        else expect(lb.pick({ exclude: tried }).id).toBe(want);
+        const d = ref.peers[down % ref.peers.length]!;
+        d.down = true;
+        lb.markDown(d.id);
+        for (let i = 0; i < after; i++) {
+          const w = ref.pick();
+          if (w === undefined) expect(() => lb.pick()).toThrow();
+          else expect(lb.pick().id).toBe(w);
+        }
+        d.down = false;
+        lb.markUp(d.id);
+        for (let i = 0; i < 100; i++) expect(lb.pick().id).toBe(ref.pick());
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('replays a 65,536-pick period: an equal-weight pool of 10,000 and a mixed pool', () => {
+    const big = new WeightedRoundRobin(Array.from({ length: 10_000 }, (_, i) => ({ id: String(i), weight: 1 })));
+    for (let i = 0; i < 25_000; i++) expect(big.pick().id).toBe(String(i % 10_000));
+    const mixed = named([5, 1, 1]);
+    const lb = new WeightedRoundRobin(mixed);
+    const ref = new NginxWrrReference(mixed);
+    for (let i = 0; i < 100; i++) expect(lb.pick().id).toBe(ref.pick());
+  });
+});
+
 describe('WeightedRoundRobin: fairness', () => {
   it('gives every target exactly its weight in each period, with prefix deviation at most 1.5', () => {
     fc.assert(
