@@ -1,6 +1,8 @@
 import { NoTargetError } from './core/errors.js';
 import { OpenLease, type LeaseOwner } from './core/lease.js';
-import { Blocked, checkId, type Member } from './core/member.js';
+import { Blocked, HEALTH_BITS, checkId, type Member } from './core/member.js';
+import { emit, type BalancerEvent, type EventListener } from './health/events.js';
+import { passivePolicy, recordFailure, recordSelection, recordSuccess, type PassivePolicy } from './health/passive.js';
 import { COMMON_OPTIONS, checkOptionNames, functionOption, numberOption } from './core/options.js';
 import { Registry } from './core/registry.js';
 import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
@@ -50,6 +52,14 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   /** Members excluded by the current pick (reused, never shrunk). */
   private readonly excludedBuf: Member<T>[] = [];
 
+  private readonly passive: PassivePolicy | null;
+  /** Percent of healthy targets below which health is ignored (Envoy panic); 0 = off. */
+  private readonly panicThreshold: number;
+  private panic = false;
+  private readonly onEvent: EventListener | undefined;
+  /** Earliest time a health bit lapses (failure window over); Infinity when none is pending. */
+  private nextExpiry = Number.POSITIVE_INFINITY;
+
   /**
    * @param targets - the initial targets, in order (may be empty).
    * @param options - common options plus the subclass's own.
@@ -62,6 +72,10 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (seed !== undefined) numberOption('seed', seed, 0, -Number.MAX_VALUE);
     this.random = random ?? createRandom(seed ?? freshSeed());
     this.now = functionOption<Clock>('now', options?.now) ?? systemClock;
+    this.passive = passivePolicy(options?.passive);
+    const panic = options?.panicThreshold;
+    this.panicThreshold = panic === undefined ? 0 : panic === true ? 50 : numberOption('panicThreshold', panic, 50, 0, 100);
+    this.onEvent = functionOption<EventListener>('onEvent', options?.onEvent);
     this.registry = new Registry(targets);
   }
 
@@ -105,12 +119,27 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       m.latencyMs = m.latencyMs === m.latencyMs ? m.latencyMs + LATENCY_ALPHA * (latencyMs - m.latencyMs) : latencyMs;
     }
     // A detached member (removed, or removed and re-added as a new record) touches nothing live.
-    if (!m.attached || this.builtVersion !== this.registry.version) return;
-    if (m.active === m.maxActive - 1 && m.blocked === 0) {
-      this.unavailable--;
-      if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
+    if (!m.attached) return;
+    if (this.builtVersion === this.registry.version) {
+      if (m.active === m.maxActive - 1 && m.blocked === 0) {
+        this.unavailable--;
+        if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
+      }
+      if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
     }
-    if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
+    if (this.passive !== null) {
+      if (!ok) this.passiveFailure(m, this.passive);
+      else if (m.fails !== 0) recordSuccess(m);
+    }
+  }
+
+  private passiveFailure(m: Member<T>, policy: PassivePolicy): void {
+    const now = this.now();
+    // nginx ignores max_fails when the upstream has a single server: there is no one else.
+    if (recordFailure(m, policy, now) && this.registry.members.length > 1) {
+      if (m.failedUntil < this.nextExpiry) this.nextExpiry = m.failedUntil;
+      this.setHealth(m, Blocked.Failed, true, 'passive', now);
+    }
   }
 
   add(target: T): void {
@@ -130,11 +159,28 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   markDown(id: string): void {
-    this.setBlocked(this.registry.get(id), Blocked.Manual, true);
+    const m = this.registry.get(id);
+    if ((m.blocked & Blocked.Manual) !== 0) return;
+    this.setBlocked(m, Blocked.Manual, true);
+    this.event('down', m.id, 'manual', Number.NaN);
+    this.updatePanic(Number.NaN);
   }
 
   markUp(id: string): void {
-    this.setBlocked(this.registry.get(id), Blocked.Manual, false);
+    const m = this.registry.get(id);
+    if ((m.blocked & Blocked.Manual) === 0) return;
+    this.setBlocked(m, Blocked.Manual, false);
+    this.event('up', m.id, 'manual', Number.NaN);
+    this.updatePanic(Number.NaN);
+  }
+
+  /**
+   * Reports the result of an active health check: an unhealthy target leaves rotation until it
+   * is reported healthy again (independently of `markDown`, which stays the operator's call).
+   * {@link HealthChecker} calls this; call it yourself to feed checks from elsewhere.
+   */
+  reportHealth(id: string, healthy: boolean): void {
+    this.setHealth(this.registry.get(id), Blocked.Unhealthy, !healthy, 'health-check', Number.NaN);
   }
 
   targets(): readonly T[] {
@@ -157,7 +203,14 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
         active: m.active,
         picks: m.picks,
         failures: m.failures,
-        state: m.blocked !== 0 ? 'down' : m.backup ? 'backup' : 'up',
+        state:
+          (m.blocked & Blocked.Manual) !== 0 || (m.health & (Blocked.Failed | Blocked.Unhealthy)) !== 0
+            ? 'down'
+            : (m.health & Blocked.Ejected) !== 0
+              ? 'ejected'
+              : m.backup
+                ? 'backup'
+                : 'up',
       };
       if (m.latencyMs === m.latencyMs) s.latencyMs = m.latencyMs;
       out.push(s);
@@ -166,6 +219,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   private choose(input: string | PickRequest | undefined): Member<T> {
+    // Only while some failure window is open does a pick read the clock.
+    if (this.nextExpiry !== Number.POSITIVE_INFINITY) this.expire(this.now());
     if (this.builtVersion !== this.registry.version) this.rebuild();
     let key: string | undefined;
     let exclude: readonly string[] | undefined;
@@ -197,6 +252,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (marked > 0) this.mark(exclude!, false);
     const m = tier.members[i]!;
     m.picks++;
+    if (m.fails !== 0 && this.passive !== null) recordSelection(m, this.passive, this.now());
     return m;
   }
 
@@ -258,6 +314,57 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (before === after || this.builtVersion !== this.registry.version) return;
     this.unavailable += after ? 1 : -1;
     if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
+  }
+
+  /** Sets or clears a health bit, applies it unless in panic, and reports the transition. */
+  private setHealth(m: Member<T>, bit: number, on: boolean, reason: BalancerEvent['reason'], at: number): void {
+    const was = (m.health & bit) !== 0;
+    if (was === on) return;
+    m.health = on ? m.health | bit : m.health & ~bit;
+    if (!this.panic) this.setBlocked(m, bit, on);
+    const type = bit === Blocked.Ejected ? (on ? 'eject' : 'return') : on ? 'down' : 'up';
+    this.event(type, m.id, reason, at);
+    this.updatePanic(at);
+  }
+
+  /**
+   * Clears the health bits whose time is up (passive failure windows). As in nginx
+   * (`now - checked <= fail_timeout` still skips), a target is back only once the window has
+   * strictly passed.
+   */
+  private expire(now: number): void {
+    if (now <= this.nextExpiry) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const m of this.registry.members) {
+      if ((m.health & Blocked.Failed) === 0) continue;
+      if (m.failedUntil < now) this.setHealth(m, Blocked.Failed, false, 'passive', now);
+      else if (m.failedUntil < next) next = m.failedUntil;
+    }
+    this.nextExpiry = next;
+  }
+
+  /**
+   * Envoy's panic mode: when fewer than `panicThreshold` % of the targets are healthy, health is
+   * ignored and traffic spreads over all of them, rather than crushing the few that are left.
+   */
+  private updatePanic(at: number): void {
+    if (this.panicThreshold === 0) return;
+    const ms = this.registry.members;
+    let healthy = 0;
+    for (const m of ms) if (m.health === 0 && (m.blocked & Blocked.Manual) === 0) healthy++;
+    const panic = ms.length > 0 && healthy * 100 < this.panicThreshold * ms.length;
+    if (panic === this.panic) return;
+    this.panic = panic;
+    for (const m of ms) m.blocked = (m.blocked & ~HEALTH_BITS) | (panic ? 0 : m.health);
+    // Many members change at once: rebuild the tables rather than notify one by one.
+    this.registry.version++;
+    this.event(panic ? 'panic' : 'calm', undefined, 'threshold', at);
+  }
+
+  private event(type: BalancerEvent['type'], id: string | undefined, reason: BalancerEvent['reason'], at: number): void {
+    if (this.onEvent === undefined) return;
+    const time = at === at ? at : this.now();
+    emit(this.onEvent, id === undefined ? { type, reason, at: time } : { type, id, reason, at: time });
   }
 
   /** Explains why nothing was picked; runs only on the failure path, while exclusions are marked. */

@@ -42,3 +42,5 @@ export { IpHash, ipKey, type IpHashOptions } from './hashing/ip-hash.js';
 export { Maglev, MAGLEV_DEFAULT_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE, type MaglevOptions } from './hashing/maglev.js';
 export { JumpHash, jumpConsistentHash, JUMP_HASH_MAX_WEIGHT, type JumpHashOptions } from './hashing/jump-hash.js';
 export type { HashBalancerOptions } from './hashing/options.js';
+export type { BalancerEvent, EventListener } from './health/events.js';
+export type { PassiveOptions } from './health/passive.js';

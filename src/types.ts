@@ -1,3 +1,6 @@
+import type { BalancerEvent } from './health/events.js';
+import type { PassiveOptions } from './health/passive.js';
+
 /**
  * A backend a balancer can route to: either a plain id string (weight 1), or an object with an
  * `id` and optional `weight`, `backup` and `maxActive`. Balancers return the very value you
@@ -140,6 +143,8 @@ export interface Balancer<T extends Target = Target> {
   markDown(id: string): void;
   /** Puts a target marked down back into rotation. */
   markUp(id: string): void;
+  /** Reports an active health-check result: unhealthy targets leave rotation until healthy again. */
+  reportHealth(id: string, healthy: boolean): void;
   /** The current targets, in order. */
   targets(): readonly T[];
   /** Number of targets. */
@@ -164,4 +169,17 @@ export interface BalancerOptions {
   readonly random?: () => number;
   /** Monotonic clock in milliseconds, default `performance.now()`. */
   readonly now?: () => number;
+  /**
+   * Passive failure counting (nginx `max_fails` / `fail_timeout`): `true` for nginx's defaults
+   * (1 failure, 10 s), or `{ maxFails, failTimeoutMs }`. Failures are leases released with a
+   * failed outcome. A balancer with a single target never takes it out (nginx's rule).
+   */
+  readonly passive?: boolean | PassiveOptions;
+  /**
+   * Envoy's panic threshold, in percent (`true` = 50): when fewer targets than this are healthy,
+   * route to all of them regardless of health. Off by default.
+   */
+  readonly panicThreshold?: number | true;
+  /** Called on every health transition; a listener that throws is ignored. */
+  readonly onEvent?: (event: BalancerEvent) => void;
 }

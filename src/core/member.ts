@@ -5,7 +5,16 @@ import type { Target } from '../types.js';
 export const Blocked = {
   /** `markDown` (nginx `down`). */
   Manual: 1,
+  /** Passive failure counting: `maxFails` failures, out for `failTimeoutMs` (nginx `max_fails`). */
+  Failed: 2,
+  /** Outlier detection ejected it (Envoy). */
+  Ejected: 4,
+  /** An active health check reported it unhealthy (`reportHealth`). */
+  Unhealthy: 8,
 } as const;
+
+/** The health bits, which panic mode ignores; `Manual` is the operator's word and always holds. */
+export const HEALTH_BITS = Blocked.Failed | Blocked.Ejected | Blocked.Unhealthy;
 
 /**
  * The registry's record of one target: its configuration and every piece of runtime state the
@@ -26,8 +35,17 @@ export class Member<T extends Target = Target> {
   /** False once removed from the balancer. */
   attached = true;
 
-  /** Bit set of {@link Blocked} reasons; 0 means in rotation. */
+  /** Bit set of {@link Blocked} reasons in force; 0 means in rotation. */
   blocked = 0;
+  /** Health bits as reported, before panic mode (which clears them from `blocked`) applies. */
+  health = 0;
+
+  /** Passive failure counting, as nginx keeps it per peer: failures, and when last checked / failed. */
+  fails = 0;
+  checkedAt = Number.NEGATIVE_INFINITY;
+  accessedAt = Number.NEGATIVE_INFINITY;
+  /** When the `Failed` bit lapses. */
+  failedUntil = 0;
   /** Set for the duration of one pick when the request excludes this id. */
   excluded = false;
 

@@ -1,7 +1,7 @@
 import { InvalidOptionError } from './errors.js';
 
 /** Option names every balancer accepts. */
-export const COMMON_OPTIONS = ['seed', 'random', 'now'] as const;
+export const COMMON_OPTIONS = ['seed', 'random', 'now', 'passive', 'panicThreshold', 'onEvent'] as const;
 
 /**
  * Rejects options that are not an object, and option names that are not in `known` (usually a
