@@ -44,3 +44,25 @@ export { JumpHash, jumpConsistentHash, JUMP_HASH_MAX_WEIGHT, type JumpHashOption
 export type { HashBalancerOptions } from './hashing/options.js';
 export type { BalancerEvent, EventListener } from './health/events.js';
 export type { PassiveOptions } from './health/passive.js';
+export {
+  withRetry,
+  RetryError,
+  RetryBudget,
+  type RetryOptions,
+  type RetryBackoff,
+  type RetryFn,
+  type RetryErrorCode,
+  type RetryBudgetOptions,
+  type AbortSignalLike,
+  type AttemptSignal,
+} from './retry.js';
+export {
+  HealthChecker,
+  type HealthCheckerOptions,
+  type HealthChange,
+  type HealthState,
+  type HealthTimers,
+  type Probe,
+  type ProbeSignal,
+  type ProbeSignalLike,
+} from './health/checker.js';

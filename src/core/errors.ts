@@ -14,7 +14,10 @@ export type LoadwiseErrorCode =
   | 'ERR_DUPLICATE_ID'
   | 'ERR_UNKNOWN_ID'
   | 'ERR_INVALID_OPTION'
-  | 'ERR_INVALID_OUTCOME';
+  | 'ERR_INVALID_OUTCOME'
+  | 'ERR_RETRIES_EXHAUSTED'
+  | 'ERR_RETRY_BUDGET_EXHAUSTED'
+  | 'ERR_RETRY_TIMEOUT';
 
 const brand = Symbol.for('loadwise.error');
 

@@ -32,6 +32,10 @@ import {
   Maglev,
   JumpHash,
   jumpConsistentHash,
+  withRetry,
+  RetryError,
+  RetryBudget,
+  HealthChecker,
   UnknownIdError,
   WeightedRandom,
   WeightedRoundRobin,
@@ -855,6 +859,54 @@ async function nginxHashParity(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Resilience: retries, retry budget, active health checks (async, real timers unused).
+
+async function resilience(): Promise<void> {
+  const lb = new RoundRobin(['a', 'b', 'c'], { seed: 1 });
+  const tried: string[] = [];
+  const result = await withRetry(lb, async (t) => {
+    tried.push(t);
+    if (tried.length === 1) throw new Error('first attempt fails');
+    return `ok:${t}`;
+  });
+  check('withRetry: a failed attempt is retried on a different target, leases released', () => {
+    equal(tried.length, 2, 'attempts');
+    assert(tried[0] !== tried[1], 'the retry went to the same target');
+    equal(result, `ok:${tried[1]}`, 'result');
+    for (const s of lb.stats()) equal(s.active, 0, `active on ${s.id}`);
+    equal(lb.stats().reduce((n, s) => n + s.failures, 0), 1, 'failures recorded');
+  });
+  let caught: unknown;
+  try {
+    await withRetry(lb, async () => {
+      throw new Error('always');
+    }, { attempts: 3 });
+  } catch (err) {
+    caught = err;
+  }
+  check('withRetry: RetryError carries every attempt error', () => {
+    assert(caught instanceof RetryError, 'not a RetryError');
+    equal((caught as RetryError).code, 'ERR_RETRIES_EXHAUSTED', 'code');
+    equal((caught as RetryError).errors.length, 3, 'errors');
+  });
+  check('RetryBudget: 20 % of 100 requests may retry, then it refuses', () => {
+    const budget = new RetryBudget({ percentCanRetry: 0.2, minRetriesPerSec: 0, now: () => 0 });
+    for (let i = 0; i < 100; i++) budget.deposit();
+    let retries = 0;
+    while (budget.tryWithdraw()) retries++;
+    equal(retries, 20, 'retries allowed');
+  });
+  const checked = new RoundRobin(['a', 'b', 'c'], { seed: 1 });
+  const checker = new HealthChecker(checked, async (t) => t !== 'b', { unhealthyThreshold: 1, intervalMs: 60_000 });
+  await checker.checkNow();
+  check('HealthChecker: a failing probe takes its target out of rotation', () => {
+    equal(checker.state('b'), 'unhealthy', 'state');
+    for (let i = 0; i < 12; i++) assert(checked.pick() !== 'b', 'b picked while unhealthy');
+  });
+  checker.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Every runtime export must be exercised above: a new export fails here until it gets a check.
 
 const COVERED = new Set([
@@ -873,6 +925,10 @@ const COVERED = new Set([
   'Maglev',
   'JumpHash',
   'jumpConsistentHash',
+  'withRetry',
+  'RetryError',
+  'RetryBudget',
+  'HealthChecker',
   'LoadwiseError',
   'NoTargetError',
   'InvalidWeightError',
@@ -919,6 +975,7 @@ algorithms();
 await nginxParity();
 hashGolden();
 await nginxHashParity();
+await resilience();
 console.log(`${passed} passed, ${failed} failed`);
 
 if (failed > 0) {

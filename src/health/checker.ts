@@ -1,0 +1,652 @@
+import { targetId } from '../balancer.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { InvalidOptionError, LoadwiseError, UnknownIdError } from '../core/errors.js';
+import { checkOptionNames, functionOption, intOption, numberOption } from '../core/options.js';
+import { createRandom, freshSeed, type RandomSource } from '../core/rng.js';
+import type { Balancer, Target } from '../types.js';
+
+/** The longest delay `setTimeout` honours everywhere (2^31 − 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * What an active health check concluded about a target.
+ *
+ * @example
+ * ```ts
+ * const s: HealthState | undefined = checker.state('10.0.0.1:8080');
+ * if (s === 'unhealthy') console.warn('10.0.0.1:8080 is out of rotation');
+ * ```
+ */
+export type HealthState = 'healthy' | 'unhealthy';
+
+/**
+ * The part of an `AbortSignal` a probe can rely on. Any real `AbortSignal` (Node, Deno, Bun,
+ * browsers) fits; it is only the fallback type of {@link ProbeSignal} for programs compiled
+ * without the DOM lib or `@types/node`.
+ *
+ * @example
+ * ```ts
+ * const probe = async (target: string, signal: ProbeSignalLike) => {
+ *   signal.addEventListener('abort', () => socket.destroy(), { once: true });
+ *   return ping(target);
+ * };
+ * ```
+ */
+export interface ProbeSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * The signal handed to each probe: the runtime's own `AbortSignal` type wherever the program has
+ * one (the DOM lib or `@types/node`), so it can go straight to `fetch`; {@link ProbeSignalLike}
+ * otherwise. At run time it is always a real `AbortSignal`. It is aborted when the probe times
+ * out (reason: a `TimeoutError`), when the checker stops, and when the target leaves the balancer
+ * (reason: an `AbortError`).
+ *
+ * @example
+ * ```ts
+ * const probe: Probe<Backend> = (b, signal: ProbeSignal) =>
+ *   fetch(`${b.url}/health`, { signal }).then((res) => res.ok);
+ * ```
+ */
+export type ProbeSignal = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : ProbeSignalLike;
+
+/**
+ * An active health check for one target. Resolve `true` for healthy; anything else (`false`, a
+ * non-boolean, a rejection, a throw, or not settling within `timeoutMs`) is a failed check.
+ * Honour `signal`: it fires when the check is no longer wanted.
+ *
+ * @typeParam T - the balancer's target type.
+ * @example
+ * ```ts
+ * const probe: Probe<{ id: string; url: string }> = async (target, signal) => {
+ *   const res = await fetch(`${target.url}/healthz`, { signal });
+ *   return res.status === 200;
+ * };
+ * ```
+ */
+export type Probe<T extends Target = Target> = (target: T, signal: ProbeSignal) => Promise<boolean>;
+
+/**
+ * The timer functions the checker uses; inject fakes in tests. Handles are opaque: the checker
+ * only passes them back to `clearTimeout`, and calls `handle.unref()` when the handle has one
+ * (Node, Bun) or `Deno.unrefTimer(handle)` for numeric handles on Deno, so that health checks
+ * never keep a process alive.
+ *
+ * @example
+ * ```ts
+ * const timers: HealthTimers = {
+ *   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+ *   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+ * };
+ * new HealthChecker(lb, probe, { timers });
+ * ```
+ */
+export interface HealthTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/**
+ * A health transition, passed to the `onChange` option: a target crossed the
+ * `unhealthyThreshold` (to `'unhealthy'`) or the `healthyThreshold` (to `'healthy'`).
+ *
+ * @typeParam T - the balancer's target type.
+ * @example
+ * ```ts
+ * new HealthChecker(lb, probe, {
+ *   onChange: (c: HealthChange) => log.warn(`${c.id}: ${c.previous} → ${c.state}`, c.error),
+ * });
+ * ```
+ */
+export interface HealthChange<T extends Target = Target> {
+  readonly id: string;
+  /** The target value, as the balancer holds it. */
+  readonly target: T;
+  readonly state: HealthState;
+  readonly previous: HealthState;
+  /** The checker clock's time of the transition, in ms. */
+  readonly at: number;
+  /**
+   * On a transition to `'unhealthy'`: what the last failed probe threw or rejected with (a
+   * `TimeoutError` when it timed out). Absent when the probe resolved `false`.
+   */
+  readonly error?: unknown;
+}
+
+/**
+ * Options of {@link HealthChecker}. Every one is optional; bad values throw
+ * `InvalidOptionError` naming the option and the value.
+ *
+ * @typeParam T - the balancer's target type.
+ * @example
+ * ```ts
+ * const options: HealthCheckerOptions<string> = {
+ *   intervalMs: 2_000,       // HAProxy `inter`
+ *   timeoutMs: 500,          // HAProxy `timeout check`
+ *   jitter: 0.2,             // each round 1,600–2,400 ms after the last
+ *   healthyThreshold: 2,     // HAProxy `rise`
+ *   unhealthyThreshold: 3,   // HAProxy `fall`
+ *   initialState: 'unhealthy',
+ * };
+ * ```
+ */
+export interface HealthCheckerOptions<T extends Target = Target> {
+  /** Time between the starts of two rounds of probes, in ms; default 5,000. */
+  readonly intervalMs?: number;
+  /**
+   * How long a probe may take before it counts as failed and its signal is aborted, in ms;
+   * default `min(1,000, intervalMs)`. It may exceed `intervalMs`: a target whose probe is
+   * still running simply skips the rounds that come meanwhile.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Spread of the interval, as a fraction from 0 to 1 (default 0.1): each round starts
+   * `intervalMs × (1 ± jitter)` after the previous one, uniformly, so that many checkers
+   * started together drift apart (HAProxy `spread-checks`) while the mean rate stays
+   * `1 / intervalMs`.
+   */
+  readonly jitter?: number;
+  /** Consecutive successful checks that bring an unhealthy target back (HAProxy `rise`); default 2. */
+  readonly healthyThreshold?: number;
+  /** Consecutive failed checks that take a healthy target out (HAProxy `fall`); default 3. */
+  readonly unhealthyThreshold?: number;
+  /**
+   * The state a target has when the checker first sees it; default `'healthy'` (HAProxy: a
+   * server starts up and needs `fall` failures to go down). With `'unhealthy'` (Envoy's
+   * behaviour), a target is reported unhealthy as soon as it is seen (on `start()`, `checkNow()`
+   * or the first round after it was added) and its first probe is made right away; if that very
+   * first check succeeds the target is healthy at once (Envoy's startup rule), otherwise it needs
+   * `healthyThreshold` consecutive successes like any unhealthy target.
+   */
+  readonly initialState?: HealthState;
+  /** Seed for the built-in PRNG that draws the jitter. */
+  readonly seed?: number;
+  /** A `[0, 1)` random source for the jitter instead of the built-in PRNG (overrides `seed`). */
+  readonly random?: () => number;
+  /** Clock in ms for the `at` of {@link HealthChange}; default `performance.now()`. */
+  readonly now?: () => number;
+  /** Timer functions; default the runtime's `setTimeout` / `clearTimeout`, looked up at call time. */
+  readonly timers?: HealthTimers;
+  /** Called on every transition; a listener that throws is ignored. */
+  readonly onChange?: (change: HealthChange<T>) => void;
+}
+
+const OPTION_NAMES = [
+  'intervalMs',
+  'timeoutMs',
+  'jitter',
+  'healthyThreshold',
+  'unhealthyThreshold',
+  'initialState',
+  'seed',
+  'random',
+  'now',
+  'timers',
+  'onChange',
+] as const;
+
+interface Controller {
+  readonly signal: ProbeSignal;
+  abort(reason?: unknown): void;
+}
+
+/** The runtime's timers and AbortController, looked up at call time (fake timers replace them). */
+interface Host {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  AbortController: new () => Controller;
+  DOMException?: new (message: string, name: string) => unknown;
+  Deno?: { unrefTimer?: (id: number) => void };
+}
+const host = globalThis as unknown as Host;
+
+const systemTimers: HealthTimers = {
+  setTimeout: (callback, ms) => host.setTimeout(callback, ms),
+  clearTimeout: (handle) => host.clearTimeout(handle),
+};
+
+/** The result of one probe. `DISCARD`: cancelled (stop, removal); it counts neither way. */
+type Result = { readonly ok: true } | { readonly ok: false; readonly error?: unknown };
+const OK: Result = { ok: true };
+const FALSE: Result = { ok: false };
+const DISCARD = Symbol('discard');
+
+/** One probe in flight. */
+interface Flight {
+  readonly controller: Controller;
+  /** Resolves once the result is recorded (or discarded). */
+  readonly done: Promise<void>;
+  /** Settles the probe with `result`; later calls do nothing. */
+  readonly finish: (result: Result | typeof DISCARD) => void;
+}
+
+/** What the checker knows about one target. */
+interface Entry<T extends Target> {
+  readonly id: string;
+  target: T;
+  state: HealthState;
+  /** Consecutive successful / failed checks. */
+  successes: number;
+  failures: number;
+  /** Whether any check has completed (for Envoy's first-check rule). */
+  checked: boolean;
+  /** The sync generation in which the target was last seen in the balancer. */
+  seen: number;
+  flight: Flight | null;
+}
+
+/**
+ * Active health checks: probes every target of a balancer on an interval and takes targets out
+ * of rotation (`balancer.reportHealth(id, false)`) after `unhealthyThreshold` consecutive failed
+ * checks, and back in after `healthyThreshold` consecutive successes (HAProxy `fall` / `rise`).
+ *
+ * - Works with any {@link Balancer}; follows its membership: each round reads
+ *   `balancer.targets()`, so targets added later are probed and the state of removed ones is
+ *   forgotten (their probes in flight are aborted and ignored).
+ * - All targets are probed concurrently, once per round; rounds start `intervalMs` (± jitter)
+ *   apart. A target whose probe is still running when a round comes skips that round: probes
+ *   of one target never overlap.
+ * - A probe that throws, rejects, resolves anything but `true`, or takes longer than
+ *   `timeoutMs` is a failed check; on time-out its signal is aborted.
+ * - Timers are unref'ed (Node, Bun; `Deno.unrefTimer` on Deno): a running checker never keeps
+ *   the process alive.
+ * - `reportHealth` is called only on transitions; if it throws `UnknownIdError` (the target left
+ *   the balancer since the last round) the checker forgets that target, and other errors it
+ *   throws are ignored. `stop()` leaves the balancer as it is:
+ *   targets reported unhealthy stay out until the checker runs again or you report them
+ *   healthy yourself.
+ *
+ * @typeParam T - the balancer's target type.
+ * @example
+ * ```ts
+ * import { HealthChecker, RoundRobin } from 'loadwise';
+ *
+ * const backends = [
+ *   { id: 'a', url: 'http://10.0.0.1:8080' },
+ *   { id: 'b', url: 'http://10.0.0.2:8080' },
+ * ];
+ * const lb = new RoundRobin(backends);
+ * const checker = new HealthChecker(
+ *   lb,
+ *   async (b, signal) => (await fetch(`${b.url}/health`, { signal })).ok,
+ *   { intervalMs: 2_000, timeoutMs: 500, unhealthyThreshold: 3, healthyThreshold: 2 },
+ * );
+ * checker.start();
+ * // ... later, on shutdown:
+ * checker.stop();
+ * ```
+ */
+export class HealthChecker<T extends Target = Target> {
+  private readonly balancer: Balancer<T>;
+  private readonly probe: Probe<T>;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly jitter: number;
+  private readonly rise: number;
+  private readonly fall: number;
+  private readonly initialState: HealthState;
+  private readonly random: RandomSource;
+  private readonly now: Clock;
+  private readonly timers: HealthTimers;
+  private readonly onChange: ((change: HealthChange<T>) => void) | undefined;
+
+  private readonly entries = new Map<string, Entry<T>>();
+  private generation = 0;
+  private isRunning = false;
+  private tickHandle: unknown = undefined;
+  private hasTick = false;
+
+  /**
+   * @param balancer - any {@link Balancer}; the checker calls `targets()` and `reportHealth()`.
+   * @param probe - the check; see {@link Probe}.
+   * @param options - see {@link HealthCheckerOptions}.
+   * @throws InvalidOptionError for a bad balancer, probe or option.
+   * @example
+   * ```ts
+   * const checker = new HealthChecker(lb, (target, signal) => ping(target, signal), { intervalMs: 1_000 });
+   * ```
+   */
+  constructor(balancer: Balancer<T>, probe: Probe<T>, options?: HealthCheckerOptions<T>) {
+    if (
+      typeof balancer !== 'object' ||
+      balancer === null ||
+      typeof balancer.targets !== 'function' ||
+      typeof balancer.reportHealth !== 'function'
+    ) {
+      throw new InvalidOptionError('balancer', balancer, 'a Balancer with targets() and reportHealth()');
+    }
+    if (typeof probe !== 'function') throw new InvalidOptionError('probe', probe, 'a function (target, signal) => Promise<boolean>');
+    checkOptionNames(options, OPTION_NAMES);
+    const o = options ?? {};
+    this.balancer = balancer;
+    this.probe = probe;
+    this.intervalMs = timerMs('intervalMs', o.intervalMs, 5_000);
+    this.timeoutMs = timerMs('timeoutMs', o.timeoutMs, Math.min(1_000, this.intervalMs));
+    this.jitter = numberOption('jitter', o.jitter, 0.1, 0, 1);
+    this.rise = intOption('healthyThreshold', o.healthyThreshold, 2, 1);
+    this.fall = intOption('unhealthyThreshold', o.unhealthyThreshold, 3, 1);
+    const initial = o.initialState ?? 'healthy';
+    if (initial !== 'healthy' && initial !== 'unhealthy') {
+      throw new InvalidOptionError('initialState', initial, "'healthy' or 'unhealthy'");
+    }
+    this.initialState = initial;
+    const seed = numberOption('seed', o.seed, 0, -Number.MAX_VALUE);
+    this.random = functionOption<RandomSource>('random', o.random) ?? createRandom(o.seed === undefined ? freshSeed() : seed);
+    this.now = functionOption<Clock>('now', o.now) ?? systemClock;
+    this.timers = timersOption(o.timers);
+    this.onChange = functionOption<(change: HealthChange<T>) => void>('onChange', o.onChange);
+  }
+
+  /** Whether the checker is started (between `start()` and `stop()`). */
+  get running(): boolean {
+    return this.isRunning;
+  }
+
+  /**
+   * Starts checking: a first round of probes right away, then one every `intervalMs` (± jitter).
+   * Does nothing if already started.
+   *
+   * @example
+   * ```ts
+   * checker.start();
+   * ```
+   */
+  start(): void {
+    if (this.isRunning) return;
+    this.isRunning = true;
+    this.tick();
+  }
+
+  /**
+   * Stops checking: clears the timer, aborts the probes in flight and ignores their results.
+   * Idempotent. What the checker learned is kept, and the balancer is left as it is; `start()`
+   * resumes from there.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => checker.stop());
+   * ```
+   */
+  stop(): void {
+    this.isRunning = false;
+    if (this.hasTick) {
+      this.hasTick = false;
+      const handle = this.tickHandle;
+      this.tickHandle = undefined;
+      this.timers.clearTimeout(handle);
+    }
+    for (const e of this.entries.values()) {
+      if (e.flight !== null) this.cancel(e, 'HealthChecker stopped');
+    }
+  }
+
+  /**
+   * Probes every target (or just `id`) now, outside the schedule, and resolves once those checks
+   * are recorded. A target whose probe is already running is not probed twice: its running
+   * probe is awaited instead. Works whether or not the checker is started; does not move the
+   * schedule. Rejects with `UnknownIdError` if `id` is not in the balancer.
+   *
+   * @param id - one target's id; all targets when omitted.
+   * @example
+   * ```ts
+   * await checker.checkNow();          // e.g. before accepting traffic
+   * await checker.checkNow('b:8080');  // after an operator fixed b
+   * checker.state('b:8080');           // 'healthy' or 'unhealthy'
+   * ```
+   */
+  checkNow(id?: string): Promise<void> {
+    try {
+      this.sync();
+      if (id !== undefined) {
+        const e = this.entries.get(id);
+        if (e === undefined) throw new UnknownIdError(String(id));
+        return e.flight?.done ?? this.launch(e);
+      }
+      const waits: Promise<void>[] = [];
+      for (const e of this.entries.values()) waits.push(e.flight?.done ?? this.launch(e));
+      return Promise.all(waits).then(() => undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * What the checker concluded about a target: `'healthy'`, `'unhealthy'`, or `undefined` for an
+   * id it does not track (not in the balancer, or not seen yet: the checker learns the membership
+   * on `start()`, on `checkNow()` and at each round).
+   *
+   * @example
+   * ```ts
+   * if (checker.state('a') === 'unhealthy') console.warn('a is failing its health checks');
+   * ```
+   */
+  state(id: string): HealthState | undefined {
+    return this.entries.get(id)?.state;
+  }
+
+  // ── scheduling ────────────────────────────────────────────────────────────────────────────
+
+  private tick(): void {
+    this.hasTick = false;
+    this.tickHandle = undefined;
+    if (!this.isRunning) return;
+    try {
+      this.sync();
+      for (const e of this.entries.values()) {
+        // no overlap: a target whose probe still runs skips this round
+        if (e.flight === null) void this.launch(e);
+      }
+    } catch {
+      // a throwing targets() must not kill the schedule (nor crash the process from a timer)
+    }
+    // A listener or probe may have stopped the checker synchronously.
+    if (this.isRunning) this.schedule();
+  }
+
+  private schedule(): void {
+    const spread = this.jitter === 0 ? 0 : this.jitter * (2 * this.random() - 1);
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.intervalMs * (1 + spread)));
+    const handle = this.timers.setTimeout(() => this.tick(), delay);
+    unref(handle);
+    this.tickHandle = handle;
+    this.hasTick = true;
+  }
+
+  /** Reads the balancer's membership: tracks new targets, forgets removed ones. */
+  private sync(): void {
+    const targets = this.balancer.targets();
+    const gen = ++this.generation;
+    for (const target of targets) {
+      const id = targetId(target);
+      const e = this.entries.get(id);
+      if (e !== undefined) {
+        e.seen = gen;
+        e.target = target;
+        continue;
+      }
+      this.entries.set(id, {
+        id,
+        target,
+        state: this.initialState,
+        successes: 0,
+        failures: 0,
+        checked: false,
+        seen: gen,
+        flight: null,
+      });
+      if (this.initialState === 'unhealthy') this.report(id, false);
+    }
+    for (const [id, e] of this.entries) {
+      if (e.seen === gen) continue;
+      this.entries.delete(id);
+      if (e.flight !== null) this.cancel(e, 'target removed from the balancer');
+    }
+  }
+
+  // ── probing ───────────────────────────────────────────────────────────────────────────────
+
+  /** Starts a probe of `e`; resolves once its result is recorded. */
+  private launch(e: Entry<T>): Promise<void> {
+    const controller = new host.AbortController();
+    const timers = this.timers;
+    let settle!: (result: Result | typeof DISCARD) => void;
+    const settled = new Promise<Result | typeof DISCARD>((resolve) => (settle = resolve));
+    let finished = false;
+    let timer: unknown;
+    let hasTimer = false;
+    const finish = (result: Result | typeof DISCARD): void => {
+      if (finished) return;
+      finished = true;
+      if (hasTimer) {
+        hasTimer = false;
+        timers.clearTimeout(timer);
+      }
+      // Cleared at once, so that a round started right after (start after stop) probes anew.
+      if (e.flight === flight) e.flight = null;
+      settle(result);
+    };
+    const done = settled.then((result) => {
+      if (result === DISCARD || this.entries.get(e.id) !== e) return;
+      try {
+        this.record(e, result);
+      } catch {
+        // only a user clock can throw here; a scheduled probe must not end in an unhandled rejection
+      }
+    });
+    const flight: Flight = { controller, done, finish };
+    e.flight = flight;
+
+    const timeoutMs = this.timeoutMs;
+    timer = timers.setTimeout(() => {
+      hasTimer = false;
+      const reason = domError(`health check of ${JSON.stringify(e.id)} timed out after ${timeoutMs} ms`, 'TimeoutError');
+      finish({ ok: false, error: reason });
+      controller.abort(reason);
+    }, timeoutMs);
+    hasTimer = true;
+    unref(timer);
+
+    let p: Promise<unknown>;
+    try {
+      p = Promise.resolve(this.probe(e.target, controller.signal));
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    // Also handles (and so silences) a late rejection after a time-out or a cancel.
+    p.then(
+      (value) => finish(value === true ? OK : FALSE),
+      (error: unknown) => finish({ ok: false, error }),
+    );
+    return done;
+  }
+
+  /** Aborts `e`'s probe in flight; its result counts neither way. */
+  private cancel(e: Entry<T>, why: string): void {
+    const flight = e.flight!;
+    flight.finish(DISCARD);
+    flight.controller.abort(domError(why, 'AbortError'));
+  }
+
+  /** Counts one check and reports a transition when a threshold is crossed. */
+  private record(e: Entry<T>, result: Result): void {
+    const first = !e.checked;
+    e.checked = true;
+    if (result.ok) {
+      e.successes++;
+      e.failures = 0;
+      // Envoy: a target that starts unhealthy comes in on its very first successful check.
+      if (e.state === 'unhealthy' && (e.successes >= this.rise || first)) this.transition(e, 'healthy', result);
+    } else {
+      e.failures++;
+      e.successes = 0;
+      if (e.state === 'healthy' && e.failures >= this.fall) this.transition(e, 'unhealthy', result);
+    }
+  }
+
+  private transition(e: Entry<T>, state: HealthState, result: Result): void {
+    const previous = e.state;
+    e.state = state;
+    if (!this.report(e.id, state === 'healthy')) {
+      // The target left the balancer since the last round: forget it.
+      if (this.entries.get(e.id) === e) this.entries.delete(e.id);
+      return;
+    }
+    const listener = this.onChange;
+    if (listener === undefined) return;
+    const change: { -readonly [K in keyof HealthChange<T>]: HealthChange<T>[K] } = {
+      id: e.id,
+      target: e.target,
+      state,
+      previous,
+      at: this.now(),
+    };
+    if (!result.ok && 'error' in result) change.error = result.error;
+    try {
+      listener(change);
+    } catch {
+      // deliberately ignored: a broken logging hook must not break health checking
+    }
+  }
+
+  /**
+   * Tells the balancer; returns false if it no longer holds the id. Other errors from a custom
+   * balancer are swallowed: they must not surface as unhandled rejections from a timer.
+   */
+  private report(id: string, healthy: boolean): boolean {
+    try {
+      this.balancer.reportHealth(id, healthy);
+    } catch (err) {
+      if (LoadwiseError.is(err) && err.code === 'ERR_UNKNOWN_ID') return false;
+    }
+    return true;
+  }
+}
+
+/** An optional delay option for `setTimeout`: finite, > 0, at most 2^31 − 1 ms. */
+function timerMs(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(name, value, `a number > 0 and <= ${MAX_TIMER_MS}`);
+  }
+  return value;
+}
+
+function timersOption(value: unknown): HealthTimers {
+  if (value === undefined) return systemTimers;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as HealthTimers).setTimeout !== 'function' ||
+    typeof (value as HealthTimers).clearTimeout !== 'function'
+  ) {
+    throw new InvalidOptionError('timers', value, '{ setTimeout, clearTimeout }');
+  }
+  return value as HealthTimers;
+}
+
+/** Lets the process exit while this timer is pending, where the runtime can. */
+function unref(handle: unknown): void {
+  try {
+    if (typeof handle === 'object' && handle !== null) {
+      const u = (handle as { unref?: unknown }).unref;
+      if (typeof u === 'function') u.call(handle);
+    } else if (typeof handle === 'number') {
+      const deno = host.Deno;
+      if (deno !== undefined && typeof deno.unrefTimer === 'function') deno.unrefTimer(handle);
+    }
+  } catch {
+    // an injected timer's handle that the runtime does not know: nothing to unref
+  }
+}
+
+/** A `DOMException` with `name` where the runtime has one (what `AbortSignal.timeout` uses), else an Error. */
+function domError(message: string, name: string): unknown {
+  if (typeof host.DOMException === 'function') return new host.DOMException(message, name);
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}

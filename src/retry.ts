@@ -1,0 +1,515 @@
+import { targetId } from './balancer.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { InvalidOptionError, LoadwiseError } from './core/errors.js';
+import { checkOptionNames, functionOption, intOption } from './core/options.js';
+import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
+import type { RetryBudget } from './retry-budget.js';
+import type { Balancer, Lease, PickRequest, Target } from './types.js';
+
+export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
+
+/** The longest delay `setTimeout` honours everywhere (2^31 − 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * The part of an `AbortSignal` that {@link withRetry} reads from the caller's signal. Any real
+ * `AbortSignal` (Node, Deno, Bun, browsers) fits.
+ *
+ * @example
+ * ```ts
+ * const signal: AbortSignalLike = AbortSignal.timeout(1_000);
+ * ```
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/**
+ * The signal handed to each attempt: the runtime's own `AbortSignal` type wherever the program
+ * has one (the DOM lib or `@types/node`), so it can go straight to `fetch`, undici and friends;
+ * {@link AbortSignalLike} otherwise. At run time it is always a real `AbortSignal`.
+ *
+ * @example
+ * ```ts
+ * await withRetry(lb, (target, _attempt, signal: AttemptSignal) => fetch(target.url, { signal }));
+ * ```
+ */
+export type AttemptSignal = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : AbortSignalLike;
+
+/**
+ * One attempt: call `target` and settle. Resolve for any answer that is not the target's fault
+ * (including, say, an HTTP 404); reject for a failure of the target (a refused connection, an
+ * HTTP 503): the rejection releases the lease as a failure and is what `isRetryable` judges.
+ *
+ * @typeParam T - the balancer's target type.
+ * @typeParam R - what a successful attempt resolves to.
+ * @example
+ * ```ts
+ * const call: RetryFn<{ id: string; url: string }, Response> = async (target, attempt, signal) => {
+ *   const res = await fetch(target.url, { signal, headers: { 'x-attempt': String(attempt) } });
+ *   if (res.status >= 500) throw new Error(`HTTP ${res.status}`); // Envoy's retry_on: 5xx
+ *   return res;
+ * };
+ * ```
+ */
+export type RetryFn<T extends Target, R> = (target: T, attempt: number, signal: AttemptSignal) => Promise<R>;
+
+/**
+ * Exponential backoff with full jitter between attempts: before retry `n` (1 for the first
+ * retry) the delay is uniform in `[0, min(maxMs, baseMs × 2^(n−1)))`.
+ *
+ * @example
+ * ```ts
+ * // Envoy's defaults: 25 ms base, 250 ms cap
+ * await withRetry(lb, call, { attempts: 3, backoff: { baseMs: 25, maxMs: 250 } });
+ * ```
+ */
+export interface RetryBackoff {
+  /** Upper bound of the first retry's delay, in ms; a finite number > 0. */
+  readonly baseMs: number;
+  /** Cap on the upper bound, in ms; ≥ `baseMs`, default `10 × baseMs` (as Envoy). */
+  readonly maxMs?: number;
+}
+
+/**
+ * Options of {@link withRetry}. Bad values and unknown names make the call reject with an
+ * `InvalidOptionError` that names the option.
+ *
+ * @example
+ * ```ts
+ * const options: RetryOptions = {
+ *   attempts: 3,
+ *   timeoutMs: 2_000,
+ *   backoff: { baseMs: 25 },
+ *   isRetryable: (err) => !(err instanceof HttpError && err.status < 500),
+ * };
+ * ```
+ */
+export interface RetryOptions {
+  /** Tries in all, the first included; an integer ≥ 1, default 2. Each try goes to a target not yet tried. */
+  readonly attempts?: number;
+  /** Routing key passed to every `acquire` (hash balancers route by it). */
+  readonly key?: string;
+  /**
+   * Time limit in ms for the whole call, attempts and backoff delays included; a finite number
+   * > 0 and ≤ 2^31 − 1. When it passes, the attempt in flight is aborted (its signal's reason is
+   * a `TimeoutError`), its lease is released as a failure, and the call rejects with a
+   * {@link RetryError} coded `ERR_RETRY_TIMEOUT`.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * The caller's signal. Aborting it stops at once: the attempt in flight is aborted with the
+   * same reason, its lease is released as a success (a cancelled request is not the target's
+   * failure, as in Envoy), no more attempts start, and the call rejects with `signal.reason`.
+   */
+  readonly signal?: AbortSignalLike;
+  /**
+   * Decides, for every failed attempt (the last one too), whether the error may be retried;
+   * `attempt` is the 1-based number of the attempt that failed. Returning `false` makes the
+   * call reject with that very error, not a {@link RetryError}. Default: every error is
+   * retryable (a caller's abort never reaches it).
+   */
+  readonly isRetryable?: (error: unknown, attempt: number) => boolean;
+  /** Delay between attempts; none by default (a retry goes to another target at once). */
+  readonly backoff?: RetryBackoff;
+  /**
+   * A retry budget shared by many calls: the call deposits once and every retry must withdraw
+   * first; when the budget says no, the call rejects with a {@link RetryError} coded
+   * `ERR_RETRY_BUDGET_EXHAUSTED`. Any object with `deposit()` and `tryWithdraw()` works.
+   */
+  readonly budget?: Pick<RetryBudget, 'deposit' | 'tryWithdraw'>;
+  /** Clock for the latency reported with each release, in ms; default `performance.now()`. */
+  readonly now?: Clock;
+  /** `[0, 1)` random source for the backoff jitter; default a seeded PRNG. */
+  readonly random?: RandomSource;
+}
+
+const OPTION_NAMES = ['attempts', 'key', 'timeoutMs', 'signal', 'isRetryable', 'backoff', 'budget', 'now', 'random'];
+
+/**
+ * Why {@link withRetry} gave up: `ERR_RETRIES_EXHAUSTED` (every allowed attempt failed, or no
+ * untried target was left for the next one), `ERR_RETRY_BUDGET_EXHAUSTED` (the retry budget
+ * refused the next retry) or `ERR_RETRY_TIMEOUT` (`timeoutMs` passed).
+ *
+ * @example
+ * ```ts
+ * if (err instanceof RetryError && err.code === 'ERR_RETRY_BUDGET_EXHAUSTED') metrics.budgetDenied++;
+ * ```
+ */
+export type RetryErrorCode = 'ERR_RETRIES_EXHAUSTED' | 'ERR_RETRY_BUDGET_EXHAUSTED' | 'ERR_RETRY_TIMEOUT';
+
+/**
+ * {@link withRetry} gave up. Carries every attempt's error in order; `cause` is what ended the
+ * run: the last attempt's error, the `NoTargetError` that left no target for the next try, or
+ * the `TimeoutError` of `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import { RetryError, withRetry } from 'loadwise';
+ * try {
+ *   await withRetry(lb, call, { attempts: 3 });
+ * } catch (err) {
+ *   if (err instanceof RetryError) {
+ *     console.log(err.code, err.attempts, err.errors.map(String)); // answer 502/503/504
+ *   }
+ * }
+ * ```
+ */
+export class RetryError extends LoadwiseError {
+  declare readonly code: RetryErrorCode;
+  /** Every attempt's error, in order (an attempt cut short by `timeoutMs` contributes its `TimeoutError`). */
+  readonly errors: readonly unknown[];
+  /** How many attempts ran (`errors.length`). */
+  readonly attempts: number;
+
+  /**
+   * @param code - why the run ended.
+   * @param message - the explanation.
+   * @param errors - every attempt's error, in order.
+   * @param cause - what ended the run; default the last error.
+   */
+  constructor(code: RetryErrorCode, message: string, errors: readonly unknown[], cause: unknown = errors[errors.length - 1]) {
+    super(code, message);
+    this.errors = errors;
+    this.attempts = errors.length;
+    // Like `new Error(message, { cause })`: an own, non-enumerable property.
+    Object.defineProperty(this, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  }
+}
+
+/**
+ * Runs `fn` against a target from `balancer`, retrying on another target when it fails: for
+ * each attempt it acquires a lease (`{ key, exclude: ids tried so far }`), calls
+ * `fn(target, attempt, signal)` and releases the lease with `{ ok, latencyMs }`, so health
+ * tracking and latency-aware balancers see every try. Stops at the first success, a
+ * non-retryable error (rethrown as is), `attempts` tries, no untried target left, a refusing
+ * retry budget, `timeoutMs`, or the caller's abort.
+ *
+ * - Every lease is released exactly once, before the returned promise settles: with `ok: true`
+ *   when `fn` resolved or the caller aborted, `ok: false` when `fn` rejected or the time limit
+ *   cut it short. An interrupted `fn` is not awaited; its late result is ignored.
+ * - Rejects with a {@link RetryError} when it gives up, with the `NoTargetError` (or any other
+ *   error) of the first `acquire`, with the error itself when `isRetryable` says no, and with
+ *   `signal.reason` on abort.
+ *
+ * @param balancer - any loadwise balancer.
+ * @param fn - one attempt; see {@link RetryFn} for which outcomes should reject.
+ * @param options - see {@link RetryOptions}.
+ * @returns what the successful attempt resolved to.
+ * @example
+ * ```ts
+ * import { RetryBudget, RoundRobin, withRetry } from 'loadwise';
+ * const lb = new RoundRobin([{ id: 'a', url: 'http://10.0.0.1' }, { id: 'b', url: 'http://10.0.0.2' }]);
+ * const budget = new RetryBudget();
+ * const res = await withRetry(
+ *   lb,
+ *   async (target, _attempt, signal) => {
+ *     const res = await fetch(target.url, { signal });
+ *     if (res.status >= 500) throw new Error(`HTTP ${res.status} from ${target.id}`);
+ *     return res;
+ *   },
+ *   { attempts: 2, timeoutMs: 5_000, backoff: { baseMs: 25 }, budget },
+ * );
+ * ```
+ */
+export async function withRetry<T extends Target, R>(
+  balancer: Balancer<T>,
+  fn: RetryFn<T, R>,
+  options?: RetryOptions,
+): Promise<R> {
+  if (typeof balancer !== 'object' || balancer === null || typeof balancer.acquire !== 'function') {
+    throw new InvalidOptionError('balancer', balancer, 'a Balancer');
+  }
+  if (typeof fn !== 'function') throw new InvalidOptionError('fn', fn, 'a function');
+  const o = parseOptions(options);
+  const caller = o.signal;
+  if (caller?.aborted === true) throw caller.reason;
+  return new Run(balancer, fn, o).start();
+}
+
+interface Parsed {
+  readonly attempts: number;
+  readonly key: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly signal: AbortSignalLike | undefined;
+  readonly isRetryable: ((error: unknown, attempt: number) => boolean) | undefined;
+  readonly baseMs: number;
+  readonly maxMs: number;
+  readonly budget: { deposit(): void; tryWithdraw(): boolean } | undefined;
+  readonly now: Clock;
+  readonly random: RandomSource | undefined;
+}
+
+function parseOptions(options: RetryOptions | undefined): Parsed {
+  checkOptionNames(options, OPTION_NAMES);
+  const attempts = intOption('attempts', options?.attempts, 2, 1);
+  const key = options?.key;
+  if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
+  const timeoutMs = options?.timeoutMs;
+  if (timeoutMs !== undefined) timerMs('timeoutMs', timeoutMs);
+  const signal = options?.signal;
+  if (
+    signal !== undefined &&
+    (typeof signal !== 'object' ||
+      signal === null ||
+      typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function' ||
+      typeof signal.removeEventListener !== 'function')
+  ) {
+    throw new InvalidOptionError('signal', signal, 'an AbortSignal');
+  }
+  const isRetryable = functionOption<(error: unknown, attempt: number) => boolean>('isRetryable', options?.isRetryable);
+  let baseMs = 0;
+  let maxMs = 0;
+  const backoff = options?.backoff;
+  if (backoff !== undefined) {
+    if (typeof backoff !== 'object' || backoff === null || Array.isArray(backoff)) {
+      throw new InvalidOptionError('backoff', backoff, 'an object { baseMs, maxMs? }');
+    }
+    for (const name of Object.keys(backoff)) {
+      if (name !== 'baseMs' && name !== 'maxMs') {
+        throw new InvalidOptionError(`backoff.${name}`, (backoff as unknown as Record<string, unknown>)[name], 'a known option: baseMs, maxMs');
+      }
+    }
+    baseMs = timerMs('backoff.baseMs', backoff.baseMs);
+    maxMs = backoff.maxMs === undefined ? Math.min(10 * baseMs, MAX_TIMER_MS) : timerMs('backoff.maxMs', backoff.maxMs);
+    if (maxMs < baseMs) throw new InvalidOptionError('backoff.maxMs', maxMs, `a number >= backoff.baseMs (${baseMs})`);
+  }
+  const budget = options?.budget;
+  if (
+    budget !== undefined &&
+    (typeof budget !== 'object' || budget === null || typeof budget.deposit !== 'function' || typeof budget.tryWithdraw !== 'function')
+  ) {
+    throw new InvalidOptionError('budget', budget, 'a RetryBudget');
+  }
+  return {
+    attempts,
+    key,
+    timeoutMs,
+    signal,
+    isRetryable,
+    baseMs,
+    maxMs,
+    budget,
+    now: functionOption<Clock>('now', options?.now) ?? systemClock,
+    random: functionOption<RandomSource>('random', options?.random),
+  };
+}
+
+/** A delay for `setTimeout`: finite, > 0, at most 2^31 − 1 ms. */
+function timerMs(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(name, value, `a number > 0 and <= ${MAX_TIMER_MS}`);
+  }
+  return value;
+}
+
+// ── running ─────────────────────────────────────────────────────────────────────────────────
+
+interface Controller {
+  readonly signal: AttemptSignal;
+  abort(reason?: unknown): void;
+}
+
+/** The runtime's timers and AbortController, looked up at call time (fake timers replace them). */
+interface Host {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  AbortController: new () => Controller;
+  DOMException?: new (message: string, name: string) => unknown;
+}
+const host = globalThis as unknown as Host;
+
+let defaultRandom: RandomSource | undefined;
+
+/** Marks a wait cut short by the caller's abort or the time limit. */
+const INTERRUPTED = Symbol('interrupted');
+
+/** Why a run was halted (`RUNNING`: it was not). */
+const RUNNING: number = 0;
+const ABORTED: number = 1;
+const TIMED_OUT: number = 2;
+
+type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
+
+/** The state of one `withRetry` call. */
+class Run<T extends Target, R> {
+  private readonly tried: string[] = [];
+  private readonly errors: unknown[] = [];
+  private stop: number = RUNNING;
+  private stopReason: unknown;
+  /** Settles the wait in progress (an attempt or a backoff delay) as interrupted. */
+  private interrupt: (() => void) | null = null;
+  private controller: Controller | null = null;
+
+  constructor(
+    private readonly balancer: Balancer<T>,
+    private readonly fn: RetryFn<T, R>,
+    private readonly o: Parsed,
+  ) {}
+
+  async start(): Promise<R> {
+    const { signal, timeoutMs } = this.o;
+    const onAbort = (): void => this.halt(ABORTED, signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline =
+      timeoutMs === undefined ? undefined : host.setTimeout(() => this.halt(TIMED_OUT, timeoutReason(timeoutMs)), timeoutMs);
+    try {
+      return await this.loop();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (deadline !== undefined) host.clearTimeout(deadline);
+    }
+  }
+
+  private async loop(): Promise<R> {
+    const { attempts, budget, now } = this.o;
+    const errors = this.errors;
+    budget?.deposit();
+    for (let attempt = 1; ; attempt++) {
+      if (this.stop !== RUNNING) throw this.stopError();
+      let lease: Lease<T>;
+      try {
+        lease = this.balancer.acquire(this.request());
+      } catch (err) {
+        if (attempt === 1) throw err;
+        throw new RetryError(
+          'ERR_RETRIES_EXHAUSTED',
+          `${plural(errors.length, 'attempt')} failed and no untried target is left (${text(err)}); last error: ${text(errors[errors.length - 1])}`,
+          errors,
+          err,
+        );
+      }
+      this.tried.push(targetId(lease.target));
+      const startedAt = now();
+      const settled = await this.attempt(lease.target, attempt);
+      const latencyMs = now() - startedAt;
+      if (settled === INTERRUPTED) {
+        // The caller's cancel is not the target's failure (Envoy does not count it either);
+        // running out of time on it is.
+        const aborted = this.stop === ABORTED;
+        release(lease, aborted, latencyMs);
+        if (!aborted) errors.push(this.stopReason);
+        throw this.stopError();
+      }
+      release(lease, settled.ok, latencyMs);
+      if (settled.ok) return settled.value;
+      const error = settled.error;
+      errors.push(error);
+      if (this.stop !== RUNNING) throw this.stopError();
+      if (this.o.isRetryable !== undefined && !this.o.isRetryable(error, attempt)) throw error;
+      // The predicate may have aborted the caller's signal.
+      if (this.stop !== RUNNING) throw this.stopError();
+      if (attempt >= attempts) {
+        throw new RetryError('ERR_RETRIES_EXHAUSTED', `all ${plural(attempt, 'attempt')} failed; last error: ${text(error)}`, errors);
+      }
+      if (budget !== undefined && !budget.tryWithdraw()) {
+        throw new RetryError(
+          'ERR_RETRY_BUDGET_EXHAUSTED',
+          `retry budget exhausted after ${plural(attempt, 'attempt')}; last error: ${text(error)}`,
+          errors,
+        );
+      }
+      if (this.o.baseMs > 0 && (await this.sleep(this.delay(attempt))) === INTERRUPTED) throw this.stopError();
+    }
+  }
+
+  private request(): PickRequest {
+    const key = this.o.key;
+    return key === undefined ? { exclude: this.tried } : { key, exclude: this.tried };
+  }
+
+  /** Runs one attempt; settles with its result, or `INTERRUPTED` as soon as the run is halted. */
+  private attempt(target: T, attempt: number): Promise<Settled<R> | typeof INTERRUPTED> {
+    const controller = new host.AbortController();
+    this.controller = controller;
+    return new Promise<Settled<R> | typeof INTERRUPTED>((resolve) => {
+      this.interrupt = () => resolve(INTERRUPTED);
+      let p: Promise<R>;
+      try {
+        p = Promise.resolve(this.fn(target, attempt, controller.signal));
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      // Also handles (and so silences) a late rejection after an interruption.
+      p.then(
+        (value) => resolve({ ok: true, value }),
+        (error: unknown) => resolve({ ok: false, error }),
+      );
+    }).finally(() => {
+      this.interrupt = null;
+      this.controller = null;
+    });
+  }
+
+  /** Waits `ms`; settles with `INTERRUPTED` as soon as the run is halted. */
+  private sleep(ms: number): Promise<typeof INTERRUPTED | undefined> {
+    return new Promise<typeof INTERRUPTED | undefined>((resolve) => {
+      const handle = host.setTimeout(() => resolve(undefined), ms);
+      this.interrupt = () => {
+        host.clearTimeout(handle);
+        resolve(INTERRUPTED);
+      };
+    }).finally(() => {
+      this.interrupt = null;
+    });
+  }
+
+  /** Full jitter: uniform in [0, min(maxMs, baseMs × 2^(retry − 1))). */
+  private delay(retry: number): number {
+    const { baseMs, maxMs } = this.o;
+    const random = this.o.random ?? (defaultRandom ??= createRandom(freshSeed()));
+    return random() * Math.min(maxMs, baseMs * 2 ** Math.min(retry - 1, 1023));
+  }
+
+  /** Stops the run: settles the current wait first, then aborts the attempt in flight. */
+  private halt(stop: number, reason: unknown): void {
+    if (this.stop !== RUNNING) return;
+    this.stop = stop;
+    this.stopReason = reason;
+    this.interrupt?.();
+    this.controller?.abort(reason);
+  }
+
+  private stopError(): unknown {
+    if (this.stop === ABORTED) return this.stopReason;
+    const errors = this.errors;
+    return new RetryError(
+      'ERR_RETRY_TIMEOUT',
+      `time limit of ${this.o.timeoutMs} ms exceeded after ${plural(errors.length, 'attempt')}`,
+      errors,
+      this.stopReason,
+    );
+  }
+}
+
+/** Releases with the measured latency, leaving it out if a user clock produced nonsense. */
+function release(lease: Lease<Target>, ok: boolean, latencyMs: number): void {
+  lease.release(latencyMs >= 0 && latencyMs < Number.POSITIVE_INFINITY ? { ok, latencyMs } : { ok });
+}
+
+/** What `AbortSignal.timeout` aborts with: a `DOMException` named `TimeoutError` where the runtime has one. */
+function timeoutReason(ms: number): unknown {
+  const message = `withRetry: time limit of ${ms} ms exceeded`;
+  if (typeof host.DOMException === 'function') return new host.DOMException(message, 'TimeoutError');
+  const err = new Error(message);
+  err.name = 'TimeoutError';
+  return err;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A short description of an error for a message; never throws. */
+function text(error: unknown): string {
+  try {
+    if (error instanceof Error) return `${error.name}: ${error.message}`;
+    return String(error);
+  } catch {
+    return 'an unprintable value';
+  }
+}
