@@ -19,6 +19,7 @@ import {
   WeightedRandom,
   WeightedRoundRobin,
   type Balancer,
+  type BalancerOptions,
   type Lease,
   type Target,
 } from '../src/index.js';
@@ -47,6 +48,12 @@ if (gc === undefined) {
 }
 
 const N = 1000;
+const HEALTH_ALL: BalancerOptions = {
+  seed: 1,
+  passive: true,
+  outlier: { successRate: true, failurePercentage: true },
+  slowStart: { windowMs: 30_000 },
+};
 const CHUNK = 100_000;
 const CHUNKS = 10;
 const WARMUP = 500_000;
@@ -58,6 +65,9 @@ const makers: ReadonlyArray<readonly [string, () => Balancer<Target>]> = [
   ['WeightedRandom', () => new WeightedRandom<Target>(weightedHosts(N), { seed: 1 })],
   ['LeastConnections', () => new LeastConnections(hostIds(N), { seed: 1 })],
   ['PowerOfTwoChoices', () => new PowerOfTwoChoices(hostIds(N), { seed: 1 })],
+  // Every health feature on (all targets healthy): still nothing but the lease.
+  ['WeightedRoundRobin+health', () => new WeightedRoundRobin<Target>(weightedHosts(N), HEALTH_ALL)],
+  ['LeastConnections+health', () => new LeastConnections(hostIds(N), HEALTH_ALL)],
 ];
 
 let sinkTarget: Target | undefined;

@@ -7,6 +7,9 @@
  *                                      ~2 for the selectors, ~3 for the hash family)
  *   npm run bench -- --quick           50 ms per case (noisier; about 20 seconds)
  *   npm run bench -- wrr p2c           only these suites (rr wrr random wrandom lc p2c alloc)
+ *   npm run bench -- health            health features' cost, all targets healthy: WeightedRoundRobin
+ *                                      and LeastConnections acquire+release with and without
+ *                                      passive + outlier + slowStart (health-wrr health-lc)
  *   npm run bench -- hash              the hash family: every hash-* lookup suite and hash-build
  *                                      (or name them: hash-ring hash-maglev hash-jump
  *                                      hash-rendezvous hash-modulo hash-ip hash-build)
@@ -30,7 +33,17 @@ import type { AllocResult } from './alloc.js';
 import type { BuildResult } from './hash-build.js';
 import { hashChecks, hashTables, isHashResult } from './hash-report.js';
 import type { CaseResult } from './run.js';
-import { HASH_SUITE_IDS, SUITES as SUITE_DEFS, describeAlloc, describeCase, type Suite, type SuiteId } from './suites.js';
+import {
+  HASH_SUITE_IDS,
+  HEALTH_MAX_RATIO,
+  HEALTH_SUITE_IDS,
+  HEALTH_VARIANTS,
+  SUITES as SUITE_DEFS,
+  describeAlloc,
+  describeCase,
+  type Suite,
+  type SuiteId,
+} from './suites.js';
 import { SIZES } from './targets.js';
 
 const SUITES: ReadonlyArray<readonly [SuiteId, string]> = SUITE_DEFS.map((s) => [s.id, s.balancer] as const);
@@ -59,9 +72,9 @@ if (values.help) {
 // Positionals naming a suite select it ('hash' = every hash-* suite and hash-build); anything
 // else is a regex over the case names.
 const suiteIds = new Set<string>([...SUITES.map(([id]) => id), ...HASH_SUITE_IDS, 'hash-build', 'alloc']);
-const named = positionals.filter((p) => suiteIds.has(p) || p === 'hash');
-const chosenSuites = named.flatMap((p) => (p === 'hash' ? [...HASH_SUITE_IDS, 'hash-build'] : [p]));
-const patterns = positionals.filter((p) => !suiteIds.has(p) && p !== 'hash');
+const named = positionals.filter((p) => suiteIds.has(p) || p === 'hash' || p === 'health');
+const chosenSuites = named.flatMap((p) => (p === 'hash' ? [...HASH_SUITE_IDS, 'hash-build'] : p === 'health' ? [...HEALTH_SUITE_IDS] : [p]));
+const patterns = positionals.filter((p) => !suiteIds.has(p) && p !== 'hash' && p !== 'health');
 const filter = patterns.length > 0 ? patterns.map((p) => `(?:${p})`).join('|') : undefined;
 const filterRe = filter !== undefined ? new RegExp(filter, 'i') : null;
 const onlyNamed = chosenSuites.length > 0;
@@ -225,18 +238,38 @@ function targetChecks(rs: readonly CaseResult[]): string[] {
     const v = lw.find((r) => r.suite === suite && r.op === op && r.n === n)?.p50;
     return v === undefined ? '' : ` (median ${v.toFixed(1)} ns)`;
   };
+  const isHealth = (id: string): boolean => (HEALTH_SUITE_IDS as readonly string[]).includes(id);
   const rr = get('rr', 'pick', 10);
   if (rr !== undefined) out.push(`${mark(rr <= TARGET_RR_PICK_NS)}: RoundRobin.pick at n=10 = ${rr.toFixed(1)} ns${med('rr', 'pick', 10)} (target ≤ ${TARGET_RR_PICK_NS} ns)`);
   for (const [id, name] of SUITES) {
+    if (isHealth(id)) continue;
     const v = get(id, 'acquire+release', 10);
     if (v !== undefined) out.push(`${mark(v <= TARGET_ACQUIRE_NS)}: ${name} acquire+release at n=10 = ${v.toFixed(1)} ns${med(id, 'acquire+release', 10)} (target ≤ ${TARGET_ACQUIRE_NS} ns)`);
   }
   for (const [id, name] of SUITES) {
+    if (isHealth(id)) continue;
     for (const op of OPS) {
       const a = get(id, op, 10);
       const b = get(id, op, 10000);
       if (a === undefined || b === undefined) continue;
       out.push(`${mark(b <= TARGET_SCALING * a)}: ${name} ${op} n=10,000 ÷ n=10 = ${(b / a).toFixed(2)}× (target ≤ ${TARGET_SCALING}×)`);
+    }
+  }
+  // Health features on, every target healthy: at most HEALTH_MAX_RATIO × the plain balancer.
+  for (const id of HEALTH_SUITE_IDS) {
+    const rows = lw.filter((r) => r.suite === id);
+    const plainImpl = rows[0]?.impl;
+    if (plainImpl === undefined) continue;
+    for (const variant of HEALTH_VARIANTS.slice(1)) {
+      for (const n of SIZES) {
+        const base = rows.find((r) => r.impl === plainImpl && r.n === n);
+        const on = rows.find((r) => r.impl === `${plainImpl}${variant}` && r.n === n);
+        if (base === undefined || on === undefined) continue;
+        const ratio = on.avg / base.avg;
+        out.push(
+          `${mark(ratio <= HEALTH_MAX_RATIO)}: ${plainImpl.replace('loadwise ', '')}${variant} acquire+release n=${n.toLocaleString('en-US')} = ${on.avg.toFixed(1)} ns vs ${base.avg.toFixed(1)} ns without = ${ratio.toFixed(2)}× (median ${(on.p50 / base.p50).toFixed(2)}×; target ≤ ${HEALTH_MAX_RATIO}×)`,
+        );
+      }
     }
   }
   if (out.length > 0) out.unshift('(judged on the mean, as the issue states its targets)');

@@ -12,6 +12,7 @@ import {
   WeightedRandom,
   WeightedRoundRobin,
   type Balancer,
+  type BalancerOptions,
   type Lease,
   type Target,
 } from '../src/index.js';
@@ -36,7 +37,15 @@ export interface Case {
 export type SelectorSuiteId = 'rr' | 'wrr' | 'random' | 'wrandom' | 'lc' | 'p2c';
 /** The hash family's lookup suites (bench/hash-suites.ts), one process each. */
 export type HashSuiteId = 'hash-ring' | 'hash-maglev' | 'hash-jump' | 'hash-rendezvous' | 'hash-modulo' | 'hash-ip';
-export type SuiteId = SelectorSuiteId | HashSuiteId;
+/**
+ * The cost of the health features with every target healthy: one balancer class per suite, with
+ * and without `passive`, `outlier` and `slowStart`, in the same process (see HEALTH_SUITE_IDS).
+ */
+export type HealthSuiteId = 'health-wrr' | 'health-lc';
+export type SuiteId = SelectorSuiteId | HashSuiteId | HealthSuiteId;
+export const HEALTH_SUITE_IDS: readonly HealthSuiteId[] = ['health-wrr', 'health-lc'];
+/** The issue's bound: acquire+release with health features on costs at most this × without. */
+export const HEALTH_MAX_RATIO = 1.5;
 /** The hash lookup suites' ids, known without loading src/hashing (see hash-suites.ts). */
 export const HASH_SUITE_IDS: readonly HashSuiteId[] = ['hash-ring', 'hash-maglev', 'hash-jump', 'hash-rendezvous', 'hash-modulo', 'hash-ip'];
 
@@ -140,6 +149,13 @@ function peer(impl: string, op: Op, setup: (n: number) => () => () => void, labe
 }
 
 const SEED = { seed: 1 };
+/** Every health feature on, as a service would configure them; nothing ever fails in the bench. */
+const HEALTH: BalancerOptions = { seed: 1, passive: true, outlier: true, slowStart: { windowMs: 30_000 } };
+/** The same plus outlier detection's interval statistics (success rate, failure percentage). */
+const HEALTH_STATS: BalancerOptions = {
+  ...HEALTH,
+  outlier: { successRate: true, failurePercentage: true },
+};
 
 const makeRr: Make = (n) => new RoundRobin(hostIds(n), SEED);
 const makeWrr: Make = (n) => new WeightedRoundRobin<Target>(weightedHosts(n), SEED);
@@ -147,6 +163,25 @@ const makeRandom: Make = (n) => new Random(hostIds(n), SEED);
 const makeWrandom: Make = (n) => new WeightedRandom<Target>(weightedHosts(n), SEED);
 const makeLc: Make = (n) => new LeastConnections(hostIds(n), SEED);
 const makeP2c: Make = (n) => new PowerOfTwoChoices(hostIds(n), SEED);
+const makeWrrHealth: Make = (n) => new WeightedRoundRobin<Target>(weightedHosts(n), HEALTH);
+const makeWrrHealthStats: Make = (n) => new WeightedRoundRobin<Target>(weightedHosts(n), HEALTH_STATS);
+const makeLcHealth: Make = (n) => new LeastConnections(hostIds(n), HEALTH);
+const makeLcHealthStats: Make = (n) => new LeastConnections(hostIds(n), HEALTH_STATS);
+
+/** Impl labels of the health suites: the plain balancer, then the two health configurations. */
+export const HEALTH_VARIANTS = ['', ' + passive, outlier, slowStart', ' + passive, outlier (with successRate, failurePercentage), slowStart'] as const;
+
+function healthSuite(id: HealthSuiteId, balancer: string, pool: string, makes: readonly [Make, Make, Make]): Suite {
+  return suite(
+    id,
+    `${balancer}+health`,
+    pool,
+    makes.map((make, i) => {
+      const spec = lw(`${balancer}${HEALTH_VARIANTS[i]}`, 'acquire+release', acquireCase(make));
+      return { ...spec, label: `${spec.label.replace('.acquire+release', '')} acquire+release` };
+    }),
+  );
+}
 
 export const SUITES: readonly Suite[] = [
   suite('rr', 'RoundRobin', 'n plain ids (weight 1)', [
@@ -215,6 +250,8 @@ export const SUITES: readonly Suite[] = [
     ),
     lw('PowerOfTwoChoices', 'acquire+release, 64 open', openCase(makeP2c)),
   ]),
+  healthSuite('health-wrr', 'WeightedRoundRobin', 'n targets, weights cycling 1..5, all healthy', [makeWrr, makeWrrHealth, makeWrrHealthStats]),
+  healthSuite('health-lc', 'LeastConnections', 'n plain ids (weight 1), all healthy', [makeLc, makeLcHealth, makeLcHealthStats]),
 ];
 
 export const SUITE_IDS: readonly SuiteId[] = SUITES.map((s) => s.id);

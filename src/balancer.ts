@@ -3,6 +3,8 @@ import { OpenLease, type LeaseOwner } from './core/lease.js';
 import { Blocked, HEALTH_BITS, checkId, type Member } from './core/member.js';
 import { emit, type BalancerEvent, type EventListener } from './health/events.js';
 import { passivePolicy, recordFailure, recordSelection, recordSuccess, type PassivePolicy } from './health/passive.js';
+import { ejectionTime, intervalOutliers, mayEject, outlierPolicy, type OutlierPolicy } from './health/outlier.js';
+import { rampFactor, slowStartPolicy, type SlowStartPolicy } from './health/slow-start.js';
 import { COMMON_OPTIONS, checkOptionNames, functionOption, numberOption } from './core/options.js';
 import { Registry } from './core/registry.js';
 import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
@@ -13,6 +15,12 @@ import { InvalidOptionError } from './core/errors.js';
 
 /** Weight of the newest sample in the latency EWMA shown by `stats()`. */
 const LATENCY_ALPHA = 0.3;
+/**
+ * With success-rate or failure-percentage outlier detection, every this many successful
+ * releases (a power of two, tested with a mask) read the clock to see whether an interval is
+ * over; failed releases always do.
+ */
+const INTERVAL_CHECK_EVERY = 32;
 
 interface Tier<T extends Target> {
   members: Member<T>[];
@@ -53,12 +61,27 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   private readonly excludedBuf: Member<T>[] = [];
 
   private readonly passive: PassivePolicy | null;
+  private readonly outlier: OutlierPolicy | null;
+  /** Null also when the algorithm ignores weights (see `rampsWeights`). */
+  private readonly slowStart: SlowStartPolicy | null;
+  /** Targets ramping up (an upper bound; each refresh recounts). */
+  private ramping = 0;
+  /** Successful releases counted for the outlier interval check. */
+  private releases = 0;
+  /** When the current outlier interval (success rate, failure percentage) began. */
+  private intervalStart = Number.NEGATIVE_INFINITY;
   /** Percent of healthy targets below which health is ignored (Envoy panic); 0 = off. */
   private readonly panicThreshold: number;
   private panic = false;
   private readonly onEvent: EventListener | undefined;
-  /** Earliest time a health bit lapses (failure window over); Infinity when none is pending. */
-  private nextExpiry = Number.POSITIVE_INFINITY;
+  /**
+   * Earliest time something time-based is due: a passive failure window lapses, an ejection
+   * ends, or slow-start weights need a refresh. Infinity when nothing is pending, and then a
+   * pick never reads the clock.
+   */
+  private nextDue = Number.POSITIVE_INFINITY;
+  /** Clock reading of the latest due-time scan, so that one instant is scanned once. */
+  private scannedAt = Number.NaN;
 
   /**
    * @param targets - the initial targets, in order (may be empty).
@@ -73,10 +96,23 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     this.random = random ?? createRandom(seed ?? freshSeed());
     this.now = functionOption<Clock>('now', options?.now) ?? systemClock;
     this.passive = passivePolicy(options?.passive);
+    this.outlier = outlierPolicy(options?.outlier);
+    const slowStart = slowStartPolicy(options?.slowStart);
+    this.slowStart = this.rampsWeights() ? slowStart : null;
     const panic = options?.panicThreshold;
     this.panicThreshold = panic === undefined ? 0 : panic === true ? 50 : numberOption('panicThreshold', panic, 50, 0, 100);
     this.onEvent = functionOption<EventListener>('onEvent', options?.onEvent);
     this.registry = new Registry(targets);
+    if (this.outlier?.counts === true) this.intervalStart = this.now();
+  }
+
+  /**
+   * Whether the algorithm routes on `Member.effectiveWeight`, so that slow start can ramp it.
+   * False by default: unweighted algorithms have nothing to ramp, and the hash family keeps the
+   * configured weights since changing one would remap keys.
+   */
+  protected rampsWeights(): boolean {
+    return false;
   }
 
   /**
@@ -131,19 +167,97 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       if (!ok) this.passiveFailure(m, this.passive);
       else if (m.fails !== 0) recordSuccess(m);
     }
+    const od = this.outlier;
+    if (od !== null) {
+      if (!ok) {
+        this.outlierFailure(m, od);
+      } else {
+        if (m.streak !== 0) m.streak = 0;
+        if (od.counts) {
+          m.intervalRequests++;
+          if ((++this.releases & (INTERVAL_CHECK_EVERY - 1)) === 0) this.intervalCheck(this.now(), od);
+        }
+      }
+    }
+  }
+
+  /**
+   * A failed release under outlier detection: counts it for the interval, and ejects the target
+   * on its `consecutiveFailures`-th failure in a row. As in Envoy (`++consecutive_5xx_ ==
+   * threshold`, then `onConsecutiveErrorWorker`), the streak restarts after an ejection attempt,
+   * even one the cap refused, and failures arriving while the target is already ejected leave the
+   * streak alone until it returns (when it restarts).
+   */
+  private outlierFailure(m: Member<T>, od: OutlierPolicy): void {
+    if (od.consecutiveFailures > 0 && ++m.streak === od.consecutiveFailures && (m.health & Blocked.Ejected) === 0) {
+      m.streak = 0;
+      this.eject(m, od, this.now(), this.countEjected());
+    }
+    if (od.counts) {
+      m.intervalRequests++;
+      m.intervalFailures++;
+      this.intervalCheck(this.now(), od);
+    }
+  }
+
+  private countEjected(): number {
+    let ejected = 0;
+    for (const x of this.registry.members) if ((x.health & Blocked.Ejected) !== 0) ejected++;
+    return ejected;
+  }
+
+  /** Ejects the member unless it already is or the cap forbids; `ejected` = how many are out now. */
+  private eject(m: Member<T>, od: OutlierPolicy, now: number, ejected: number): boolean {
+    if ((m.health & Blocked.Ejected) !== 0) return false;
+    if (!mayEject(ejected, this.registry.members.length, od.maxEjectionPercent)) return false;
+    m.ejectedUntil = now + ejectionTime(m, od, now);
+    if (m.ejectedUntil < this.nextDue) this.nextDue = m.ejectedUntil;
+    this.setHealth(m, Blocked.Ejected, true, 'outlier', now);
+    return true;
+  }
+
+  /** Runs the outlier interval pass when `intervalMs` has passed since the previous one. */
+  private intervalCheck(now: number, od: OutlierPolicy): void {
+    if (now - this.intervalStart >= od.intervalMs) this.runInterval(now, od);
+  }
+
+  /** Success-rate and failure-percentage ejection over the counts since the previous pass. */
+  private runInterval(now: number, od: OutlierPolicy): void {
+    this.intervalStart = now;
+    const outliers = intervalOutliers(this.registry.members, od);
+    if (outliers.length === 0) return;
+    let ejected = this.countEjected();
+    for (const m of outliers) if (m.attached && this.eject(m, od, now, ejected)) ejected++;
+  }
+
+  /**
+   * Runs outlier detection's periodic pass now: puts back the targets whose ejection time is
+   * up, and (with `successRate` or `failurePercentage`) evaluates the releases counted since the
+   * previous pass and ejects the outliers, whether or not `intervalMs` has passed. Evaluation
+   * otherwise happens lazily, on releases and picks, without timers; call this from your own
+   * timer to evaluate on a fixed schedule in spite of idle periods. Does nothing without the
+   * `outlier` option.
+   */
+  evaluateOutliers(): void {
+    const od = this.outlier;
+    if (od === null) return;
+    const now = this.now();
+    this.catchUp(now);
+    if (od.counts) this.runInterval(now, od);
   }
 
   private passiveFailure(m: Member<T>, policy: PassivePolicy): void {
     const now = this.now();
     // nginx ignores max_fails when the upstream has a single server: there is no one else.
     if (recordFailure(m, policy, now) && this.registry.members.length > 1) {
-      if (m.failedUntil < this.nextExpiry) this.nextExpiry = m.failedUntil;
+      if (m.failedUntil < this.nextDue) this.nextDue = m.failedUntil;
       this.setHealth(m, Blocked.Failed, true, 'passive', now);
     }
   }
 
   add(target: T): void {
-    this.registry.add(target);
+    const m = this.registry.add(target);
+    if (this.slowStart !== null) this.startRamp(m, Number.NaN);
   }
 
   remove(id: string): boolean {
@@ -151,11 +265,18 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   setTargets(targets: readonly T[]): void {
+    const before = this.slowStart !== null ? new Set(this.registry.members) : null;
     this.registry.setTargets(targets);
+    for (const m of this.registry.members) {
+      m.effectiveWeight = m.weight * m.rampFactor;
+      if (before !== null && !before.has(m)) this.startRamp(m, Number.NaN);
+    }
   }
 
   setWeight(id: string, weight: number): void {
     this.registry.setWeight(id, weight);
+    const m = this.registry.get(id);
+    m.effectiveWeight = m.weight * m.rampFactor;
   }
 
   markDown(id: string): void {
@@ -170,6 +291,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const m = this.registry.get(id);
     if ((m.blocked & Blocked.Manual) === 0) return;
     this.setBlocked(m, Blocked.Manual, false);
+    if (m.health === 0 && this.slowStart !== null) this.startRamp(m, Number.NaN);
     this.event('up', m.id, 'manual', Number.NaN);
     this.updatePanic(Number.NaN);
   }
@@ -191,6 +313,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   stats(): readonly TargetStats[] {
+    // Bring lazily evaluated state up to date: lapsed failures and ejections, ramp weights.
+    if (this.nextDue !== Number.POSITIVE_INFINITY) this.catchUp(this.now());
     const ms = this.registry.members;
     const out: TargetStats[] = [];
     for (const m of ms) {
@@ -199,7 +323,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       } = {
         id: m.id,
         weight: m.weight,
-        effectiveWeight: m.weight,
+        effectiveWeight: m.effectiveWeight,
         active: m.active,
         picks: m.picks,
         failures: m.failures,
@@ -208,9 +332,11 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
             ? 'down'
             : (m.health & Blocked.Ejected) !== 0
               ? 'ejected'
-              : m.backup
-                ? 'backup'
-                : 'up',
+              : m.rampFrom === m.rampFrom
+                ? 'slow-start'
+                : m.backup
+                  ? 'backup'
+                  : 'up',
       };
       if (m.latencyMs === m.latencyMs) s.latencyMs = m.latencyMs;
       out.push(s);
@@ -219,8 +345,9 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   private choose(input: string | PickRequest | undefined): Member<T> {
-    // Only while some failure window is open does a pick read the clock.
-    if (this.nextExpiry !== Number.POSITIVE_INFINITY) this.expire(this.now());
+    // Only while something time-based is pending (a failure window, an ejection, a ramp) does a
+    // pick read the clock.
+    if (this.nextDue !== Number.POSITIVE_INFINITY) this.due();
     if (this.builtVersion !== this.registry.version) this.rebuild();
     let key: string | undefined;
     let exclude: readonly string[] | undefined;
@@ -280,6 +407,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const backups: Member<T>[] = [];
     let unavailable = 0;
     for (const m of this.registry.members) {
+      m.effectiveWeight = m.rampFactor === 1 ? m.weight : m.weight * m.rampFactor;
       const tier = m.backup ? backups : primaries;
       m.pos = tier.length;
       tier.push(m);
@@ -322,25 +450,101 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (was === on) return;
     m.health = on ? m.health | bit : m.health & ~bit;
     if (!this.panic) this.setBlocked(m, bit, on);
+    // Back to healthy and not marked down: ramp up again (Envoy's slow start on recovery).
+    if (!on && m.health === 0 && (m.blocked & Blocked.Manual) === 0 && this.slowStart !== null) this.startRamp(m, at);
     const type = bit === Blocked.Ejected ? (on ? 'eject' : 'return') : on ? 'down' : 'up';
     this.event(type, m.id, reason, at);
     this.updatePanic(at);
   }
 
+  /** A pick found something due: catch up, and run an outlier interval pass if one is over. */
+  private due(): void {
+    const now = this.now();
+    this.catchUp(now);
+    const od = this.outlier;
+    if (od !== null && od.counts) this.intervalCheck(now, od);
+  }
+
   /**
-   * Clears the health bits whose time is up (passive failure windows). As in nginx
-   * (`now - checked <= fail_timeout` still skips), a target is back only once the window has
-   * strictly passed.
+   * Applies what is due by `now`: passive failure windows that have lapsed (strictly passed, as in
+   * nginx, where `now - checked <= fail_timeout` still skips), ejections whose time is up (at
+   * that very time, as Envoy's `ejection time <= now - ejected at`), and slow-start weights.
+   * Sets `nextDue` to the next such time. Scans each clock reading once: nothing scheduled at
+   * `now` is ever due at `now` itself.
    */
-  private expire(now: number): void {
-    if (now <= this.nextExpiry) return;
+  private catchUp(now: number): void {
+    if (now < this.nextDue || now === this.scannedAt) return;
+    this.scannedAt = now;
+    // Whatever the scan's own transitions schedule (a ramp, via an event listener a failure)
+    // lowers nextDue from here; the scan's findings are merged in at the end.
+    this.nextDue = Number.POSITIVE_INFINITY;
     let next = Number.POSITIVE_INFINITY;
     for (const m of this.registry.members) {
-      if ((m.health & Blocked.Failed) === 0) continue;
-      if (m.failedUntil < now) this.setHealth(m, Blocked.Failed, false, 'passive', now);
-      else if (m.failedUntil < next) next = m.failedUntil;
+      if ((m.health & Blocked.Failed) !== 0) {
+        if (m.failedUntil < now) this.setHealth(m, Blocked.Failed, false, 'passive', now);
+        else if (m.failedUntil < next) next = m.failedUntil;
+      }
+      if ((m.health & Blocked.Ejected) !== 0) {
+        if (m.ejectedUntil <= now) {
+          // Envoy's unejectHost: the failure streak restarts.
+          m.streak = 0;
+          m.returnedAt = now;
+          this.setHealth(m, Blocked.Ejected, false, 'outlier', now);
+        } else if (m.ejectedUntil < next) next = m.ejectedUntil;
+      }
     }
-    this.nextExpiry = next;
+    if (this.ramping > 0 && this.slowStart !== null) {
+      const r = this.refreshRamps(now, this.slowStart);
+      if (r < next) next = r;
+    }
+    if (next < this.nextDue) this.nextDue = next;
+  }
+
+  /** Starts (or restarts) the member's slow-start ramp at `at` (NaN: read the clock). */
+  private startRamp(m: Member<T>, at: number): void {
+    const p = this.slowStart!;
+    const now = at === at ? at : this.now();
+    m.rampFrom = now;
+    m.rampFactor = rampFactor(0, p);
+    m.effectiveWeight = m.weight * m.rampFactor;
+    this.ramping++;
+    // The selectors' tables hold weights: rebuild them before the next pick.
+    this.registry.version++;
+    const refresh = now + p.refreshMs;
+    if (refresh < this.nextDue) this.nextDue = refresh;
+  }
+
+  /**
+   * Recomputes the effective weight of every ramping member from the exact time, ends the
+   * ramps that are over, and has the selectors rebuild. Returns when to refresh next: after
+   * `refreshMs`, or when a ramp ends if that is sooner.
+   */
+  private refreshRamps(now: number, p: SlowStartPolicy): number {
+    let ramping = 0;
+    let next = Number.POSITIVE_INFINITY;
+    let changed = false;
+    for (const m of this.registry.members) {
+      if (m.rampFrom !== m.rampFrom) continue;
+      const elapsed = now - m.rampFrom;
+      let factor = 1;
+      if (elapsed >= p.windowMs) {
+        m.rampFrom = Number.NaN;
+      } else {
+        factor = rampFactor(elapsed, p);
+        ramping++;
+        const end = m.rampFrom + p.windowMs;
+        if (end < next) next = end;
+      }
+      if (factor !== m.rampFactor) {
+        m.rampFactor = factor;
+        m.effectiveWeight = m.weight * factor;
+        changed = true;
+      }
+    }
+    this.ramping = ramping;
+    if (changed) this.registry.version++;
+    if (ramping === 0) return Number.POSITIVE_INFINITY;
+    return now + p.refreshMs < next ? now + p.refreshMs : next;
   }
 
   /**

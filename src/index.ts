@@ -44,6 +44,8 @@ export { JumpHash, jumpConsistentHash, JUMP_HASH_MAX_WEIGHT, type JumpHashOption
 export type { HashBalancerOptions } from './hashing/options.js';
 export type { BalancerEvent, EventListener } from './health/events.js';
 export type { PassiveOptions } from './health/passive.js';
+export type { OutlierOptions, SuccessRateOptions, FailurePercentageOptions } from './health/outlier.js';
+export type { SlowStartOptions } from './health/slow-start.js';
 export {
   withRetry,
   RetryError,

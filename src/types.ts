@@ -1,5 +1,7 @@
 import type { BalancerEvent } from './health/events.js';
+import type { OutlierOptions } from './health/outlier.js';
 import type { PassiveOptions } from './health/passive.js';
+import type { SlowStartOptions } from './health/slow-start.js';
 
 /**
  * A backend a balancer can route to: either a plain id string (weight 1), or an object with an
@@ -101,7 +103,10 @@ export interface TargetStats {
   readonly id: string;
   /** The configured weight. */
   readonly weight: number;
-  /** The weight the algorithm currently uses (lower during slow start or after failures). */
+  /**
+   * The weight the algorithm currently uses: lower than `weight` while slow start ramps the
+   * target up (`state` is then `'slow-start'`), equal otherwise.
+   */
   readonly effectiveWeight: number;
   /** Open leases. */
   readonly active: number;
@@ -175,6 +180,21 @@ export interface BalancerOptions {
    * failed outcome. A balancer with a single target never takes it out (nginx's rule).
    */
   readonly passive?: boolean | PassiveOptions;
+  /**
+   * Outlier detection (Envoy `outlier_detection`): `true` for Envoy's defaults (5 failures in a
+   * row eject a target for 30 s, longer on every ejection, at most 10 % of the targets out at
+   * once but always one allowed), or an {@link OutlierOptions} object, which also turns on
+   * success-rate and failure-percentage ejection. Ejected targets show as `ejected` in
+   * `stats()` and are reported as `eject` / `return` events with reason `outlier`.
+   */
+  readonly outlier?: boolean | OutlierOptions;
+  /**
+   * Slow start (Envoy `slow_start_config`): targets added after construction, or back in
+   * rotation after being down, failed, ejected or unhealthy, ramp their effective weight up over
+   * `windowMs`; see {@link SlowStartOptions}. Only weighted balancers (`WeightedRoundRobin`,
+   * `WeightedRandom`, `LeastConnections`, `PowerOfTwoChoices`) route on it; elsewhere it has no effect.
+   */
+  readonly slowStart?: SlowStartOptions;
   /**
    * Envoy's panic threshold, in percent (`true` = 50): when fewer targets than this are healthy,
    * route to all of them regardless of health. Off by default.

@@ -1,22 +1,39 @@
 import { InvalidOptionError } from './errors.js';
 
 /** Option names every balancer accepts. */
-export const COMMON_OPTIONS = ['seed', 'random', 'now', 'passive', 'panicThreshold', 'onEvent'] as const;
+export const COMMON_OPTIONS = ['seed', 'random', 'now', 'passive', 'outlier', 'slowStart', 'panicThreshold', 'onEvent'] as const;
 
 /**
  * Rejects options that are not an object, and option names that are not in `known` (usually a
- * typo that would otherwise be silently ignored).
+ * typo that would otherwise be silently ignored). With a `prefix` (a nested option group such as
+ * `outlier`), errors name the option as `prefix.name`.
  */
-export function checkOptionNames(options: unknown, known: readonly string[]): void {
+export function checkOptionNames(options: unknown, known: readonly string[], prefix?: string): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidOptionError('options', options, 'an object');
+    throw new InvalidOptionError(prefix ?? 'options', options, 'an object');
   }
   for (const name of Object.keys(options)) {
     if (!known.includes(name)) {
-      throw new InvalidOptionError(name, (options as Record<string, unknown>)[name], `a known option: ${known.join(', ')}`);
+      throw new InvalidOptionError(
+        prefix === undefined ? name : `${prefix}.${name}`,
+        (options as Record<string, unknown>)[name],
+        `a known option: ${known.join(', ')}`,
+      );
     }
   }
+}
+
+/**
+ * An option group that may be given as `true` (every default) or as an object of settings;
+ * returns the object (empty for `true`), or `undefined` when absent or `false`.
+ */
+export function groupOption(name: string, value: unknown, known: readonly string[], expected: string): Record<string, unknown> | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError(name, value, expected);
+  checkOptionNames(value, known, name);
+  return value as Record<string, unknown>;
 }
 
 /** An optional integer option within [min, max]. */

@@ -87,14 +87,14 @@ export function uniformAvailable<T extends Target>(members: readonly Member<T>[]
   return -1;
 }
 
-/** The slow path for weighted draws: proportional to weight over the available members. */
+/** The slow path for weighted draws: proportional to effective weight over the available members. */
 export function weightedAvailable<T extends Target>(members: readonly Member<T>[], random: RandomSource): number {
   let total = 0;
   let last = -1;
   for (let i = 0; i < members.length; i++) {
     const m = members[i]!;
     if (m.available()) {
-      total += m.weight;
+      total += m.effectiveWeight;
       last = i;
     }
   }
@@ -103,7 +103,7 @@ export function weightedAvailable<T extends Target>(members: readonly Member<T>[
   for (let i = 0; i < last; i++) {
     const m = members[i]!;
     if (m.available()) {
-      r -= m.weight;
+      r -= m.effectiveWeight;
       if (r < 0) return i;
     }
   }

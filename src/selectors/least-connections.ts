@@ -53,10 +53,10 @@ class LoadHeapSelector<T extends Target> implements Selector<T> {
     this.dirty = -1;
     for (let j = 0; j < n; j++) {
       const m = members[j]!;
-      this.weight[j] = m.weight;
+      this.weight[j] = m.effectiveWeight;
       this.act[j] = m.active;
       // Half a stride to start with spreads a heavy peer's turns instead of bunching them first.
-      this.pass[j] = previous.get(m) ?? this.clock + 0.5 / m.weight;
+      this.pass[j] = previous.get(m) ?? this.clock + 0.5 / m.effectiveWeight;
       if (inRotation(m)) this.insert(j);
     }
   }
@@ -200,7 +200,7 @@ class LeastConnectionsSelector<T extends Target> implements Selector<T> {
 
   rebuild(members: readonly Member<T>[]): void {
     let uniform = true;
-    for (let i = 1; i < members.length; i++) if (members[i]!.weight !== members[0]!.weight) uniform = false;
+    for (let i = 1; i < members.length; i++) if (members[i]!.effectiveWeight !== members[0]!.effectiveWeight) uniform = false;
     this.uniform = uniform;
     if (uniform) this.buckets.rebuild(members);
     else this.heap.rebuild(members);
@@ -259,5 +259,10 @@ export class LeastConnections<T extends Target = Target> extends BaseBalancer<T>
 
   protected createSelector(): Selector<T> {
     return new LeastConnectionsSelector<T>();
+  }
+
+  /** Routes on `effectiveWeight`, so slow start ramps a returning target. */
+  protected override rampsWeights(): boolean {
+    return true;
   }
 }

@@ -39,7 +39,7 @@ class PowerOfChoicesSelector<T extends Target> implements Selector<T> {
     this.members = members;
     const n = members.length;
     const weights = new Float64Array(n);
-    for (let i = 0; i < n; i++) weights[i] = members[i]!.weight;
+    for (let i = 0; i < n; i++) weights[i] = members[i]!.effectiveWeight;
     this.table.build(weights, n);
     this.seen = new Uint32Array(n);
     this.scratch = new Int32Array(n);
@@ -100,9 +100,9 @@ class PowerOfChoicesSelector<T extends Target> implements Selector<T> {
   }
 }
 
-/** Fewer open leases per unit of weight; cross-multiplied so equal ratios compare equal exactly. */
+/** Fewer open leases per unit of (effective) weight; cross-multiplied so equal ratios compare equal exactly. */
 function lessLoaded<T extends Target>(a: Member<T>, b: Member<T>): boolean {
-  return a.active * b.weight < b.active * a.weight;
+  return a.active * b.effectiveWeight < b.active * a.effectiveWeight;
 }
 
 /**
@@ -131,5 +131,10 @@ export class PowerOfTwoChoices<T extends Target = Target> extends BaseBalancer<T
 
   protected createSelector(): Selector<T> {
     return new PowerOfChoicesSelector<T>(this.random, this.choices);
+  }
+
+  /** Routes on `effectiveWeight`, so slow start ramps a returning target. */
+  protected override rampsWeights(): boolean {
+    return true;
   }
 }

@@ -109,14 +109,15 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
     const weights: number[] = [];
     for (let j = 0; j < n; j++) {
       const m = members[j]!;
-      this.weight[j] = m.weight;
+      const w = m.effectiveWeight;
+      this.weight[j] = w;
       this.off[j] = previous.get(m) ?? 0;
-      let k = classByWeight.get(m.weight);
+      let k = classByWeight.get(w);
       if (k === undefined) {
         k = counts.length;
-        classByWeight.set(m.weight, k);
+        classByWeight.set(w, k);
         counts.push(0);
-        weights.push(m.weight);
+        weights.push(w);
       }
       this.classOf[j] = k;
       counts[k]!++;

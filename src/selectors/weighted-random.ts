@@ -19,7 +19,7 @@ class WeightedRandomSelector<T extends Target> implements Selector<T> {
   rebuild(members: readonly Member<T>[]): void {
     this.members = members;
     const weights = new Float64Array(members.length);
-    for (let i = 0; i < members.length; i++) weights[i] = members[i]!.weight;
+    for (let i = 0; i < members.length; i++) weights[i] = members[i]!.effectiveWeight;
     this.table.build(weights, members.length);
   }
 
@@ -54,5 +54,10 @@ export class WeightedRandom<T extends Target = Target> extends BaseBalancer<T> {
 
   protected createSelector(): Selector<T> {
     return new WeightedRandomSelector<T>(this.random);
+  }
+
+  /** Routes on `effectiveWeight`, so slow start ramps a returning target. */
+  protected override rampsWeights(): boolean {
+    return true;
   }
 }

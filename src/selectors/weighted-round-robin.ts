@@ -36,4 +36,9 @@ export class WeightedRoundRobin<T extends Target = Target> extends BaseBalancer<
   protected createSelector(): Selector<T> {
     return new SmoothWeightedSelector<T>();
   }
+
+  /** Routes on `effectiveWeight`, so slow start ramps a returning target. */
+  protected override rampsWeights(): boolean {
+    return true;
+  }
 }
