@@ -249,6 +249,9 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   private passiveFailure(m: Member<T>, policy: PassivePolicy): void {
     const now = this.now();
     // nginx ignores max_fails when the upstream has a single server: there is no one else.
+    if (this.registry.members.length > 1 && this.builtVersion === this.registry.version) {
+      this.tierOf(m).selector.failureRecorded?.(m.pos, policy.maxFails);
+    }
     if (recordFailure(m, policy, now) && this.registry.members.length > 1) {
       if (m.failedUntil < this.nextDue) this.nextDue = m.failedUntil;
       this.setHealth(m, Blocked.Failed, true, 'passive', now);

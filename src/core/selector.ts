@@ -30,6 +30,12 @@ export interface Selector<T extends Target = Target> {
   /** Called after the member at `pos` gained or lost an open lease. */
   activeChanged?(pos: number): void;
 
+  /**
+   * Called when passive failure counting records a failure on the member at `pos` (with the
+   * policy's `maxFails`): nginx's round robin lowers that peer's effective weight.
+   */
+  failureRecorded?(pos: number, maxFails: number): void;
+
   /** Set when the selector wants {@link Selector.availabilityChanged} (down/up, capacity). */
   readonly tracksAvailability?: boolean;
   /** Called after the member at `pos` left or re-entered rotation (blocked or at capacity). */

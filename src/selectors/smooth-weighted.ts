@@ -72,6 +72,18 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
   /** Scratch list of peers excluded for the current pick. */
   private held = new Int32Array(0);
 
+  /**
+   * nginx's effective weights after passive failures: a failure lowers a peer's to
+   * `ew - weight / max_fails` and every round it is considered regrows it by one. While any peer
+   * is below its weight ("degraded"), picks run nginx's own O(n) loop on explicit current
+   * weights; once all have regrown, the engine is rebuilt from those current weights.
+   */
+  private degraded = false;
+  private cw = new Float64Array(0);
+  private ew = new Float64Array(0);
+  /** Peers whose effective weight is below their weight. */
+  private deficit = 0;
+
   /** The recorded period (see the class comment), or null. */
   private sched: Int32Array | null = null;
   private period = 0;
@@ -89,7 +101,10 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
     // Keep each retained peer's current weight, so a membership change does not restart the
     // rotation; new peers start at 0 as in nginx.
     const previous = new Map<Member<T>, number>();
-    for (let j = 0; j < this.n; j++) previous.set(this.members[j]!, this.currentWeight(j));
+    for (let j = 0; j < this.n; j++) previous.set(this.members[j]!, this.degraded ? this.cw[j]! : this.currentWeight(j));
+    // Like an nginx reload, a rebuild restores full effective weights.
+    this.degraded = false;
+    this.deficit = 0;
 
     const n = members.length;
     this.members = members;
@@ -147,6 +162,7 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
   }
 
   select(_key: string | undefined, _filtered: boolean, excluded: readonly Member<T>[], excludedCount: number): number {
+    if (this.degraded) return this.nginxRound();
     if (this.replaying) {
       if (excludedCount === 0 || !this.excludesOwn(excluded, excludedCount)) {
         const j = this.sched![this.schedPos]!;
@@ -310,7 +326,58 @@ export class SmoothWeightedSelector<T extends Target> implements Selector<T> {
     return false;
   }
 
+  failureRecorded(pos: number, maxFails: number): void {
+    const w = this.weight[pos]!;
+    const cut = Math.floor(w / maxFails); // nginx: integer `peer->weight / peer->max_fails`
+    if (cut === 0) return;
+    if (!this.degraded) this.degrade();
+    const before = this.ew[pos]!;
+    const after = before - cut > 0 ? before - cut : 0;
+    this.ew[pos] = after;
+    if (before >= w && after < w) this.deficit++;
+  }
+
+  /** Switches to nginx's explicit loop, starting from the engine's current weights. */
+  private degrade(): void {
+    if (this.replaying) this.leaveReplay();
+    this.recording = false;
+    const n = this.n;
+    this.cw = new Float64Array(n);
+    for (let j = 0; j < n; j++) this.cw[j] = this.currentWeight(j);
+    this.ew = Float64Array.from(this.weight);
+    this.deficit = 0;
+    this.degraded = true;
+  }
+
+  /** One pass of ngx_http_upstream_get_peer over explicit current and effective weights: O(n). */
+  private nginxRound(): number {
+    const ms = this.members;
+    const cw = this.cw;
+    const ew = this.ew;
+    const weight = this.weight;
+    let best = -1;
+    let total = 0;
+    for (let j = 0; j < this.n; j++) {
+      const m = ms[j]!;
+      if (m.blocked !== 0 || m.active >= m.maxActive || m.excluded) continue;
+      const e = ew[j]!;
+      cw[j] = cw[j]! + e;
+      total += e;
+      if (e < weight[j]!) {
+        ew[j] = e + 1 < weight[j]! ? e + 1 : weight[j]!;
+        if (ew[j] === weight[j]) this.deficit--;
+      }
+      if (best < 0 || cw[j]! > cw[best]!) best = j;
+    }
+    if (best < 0) return -1;
+    cw[best] = cw[best]! - total;
+    // Every effective weight has regrown: back to the fast engine, from these current weights.
+    if (this.deficit === 0) this.rebuild(this.members);
+    return best;
+  }
+
   availabilityChanged(pos: number): void {
+    if (this.degraded) return; // the explicit loop reads availability itself
     if (this.replaying) this.leaveReplay();
     const inHeap = this.slot[pos]! >= 0;
     if (inRotation(this.members[pos]!)) {

@@ -142,6 +142,49 @@ describe('WeightedRoundRobin: the recorded period', () => {
   });
 });
 
+describe('WeightedRoundRobin: effective weights after passive failures (nginx)', () => {
+  it('lowers a failed peer by weight / max_fails and regrows it by one per round, pick for pick', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 2, maxLength: 8 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.boolean(), { maxLength: 400 }),
+        (ws, maxFails, outcomes) => {
+          const servers = named(ws);
+          // The clock stands still, so failures are never forgiven and failed peers stay out.
+          const lb = new WeightedRoundRobin(servers, { now: () => 0, passive: { maxFails, failTimeoutMs: 1e9 } });
+          // nginx's per-peer state: current weight, effective weight, fails.
+          const ref = servers.map((p) => ({ id: p.id, w: p.weight, cw: 0, ew: p.weight, fails: 0 }));
+          for (const ok of outcomes) {
+            let best: (typeof ref)[number] | undefined;
+            let total = 0;
+            for (const p of ref) {
+              if (p.fails >= maxFails) continue;
+              p.cw += p.ew;
+              total += p.ew;
+              if (p.ew < p.w) p.ew++;
+              if (best === undefined || p.cw > best.cw) best = p;
+            }
+            if (best === undefined) {
+              expect(() => lb.acquire()).toThrow();
+              continue;
+            }
+            best.cw -= total;
+            const lease = lb.acquire();
+            expect(lease.target.id).toBe(best.id);
+            lease.release(ok ? 'success' : 'failure');
+            if (!ok) {
+              best.fails++;
+              best.ew = Math.max(0, best.ew - Math.floor(best.w / maxFails));
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('WeightedRoundRobin: fairness', () => {
   it('gives every target exactly its weight in each period, with prefix deviation at most 1.5', () => {
     fc.assert(
