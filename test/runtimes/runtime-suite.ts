@@ -904,6 +904,32 @@ async function resilience(): Promise<void> {
     for (let i = 0; i < 12; i++) assert(checked.pick() !== 'b', 'b picked while unhealthy');
   });
   checker.stop();
+
+  check('passive + outlier + slow start on an injected clock', () => {
+    let t = 0;
+    const events: string[] = [];
+    const lb = new WeightedRoundRobin(
+      [{ id: 'a', weight: 1 }, { id: 'b', weight: 1 }, { id: 'c', weight: 1 }, { id: 'd', weight: 1 }],
+      {
+        now: () => t,
+        outlier: { consecutiveFailures: 2, baseEjectionTimeMs: 1000, maxEjectionPercent: 50 },
+        slowStart: { windowMs: 1000, minWeightPercent: 10 },
+        onEvent: (e) => events.push(`${e.type}:${e.id ?? ''}:${e.reason}`),
+      },
+    );
+    for (let i = 0; i < 2; i++) lb.acquire({ exclude: ['b', 'c', 'd'] }).release('failure');
+    equal(lb.stats()[0]!.state, 'ejected', 'a after 2 consecutive failures');
+    for (let i = 0; i < 8; i++) assert(idOf(lb.pick()) !== 'a', 'a picked while ejected');
+    t = 1001;
+    lb.pick();
+    deepEqual(events, ['eject:a:outlier', 'return:a:outlier'], 'events');
+    equal(lb.stats()[0]!.state, 'slow-start', 'a ramps after returning');
+    assert(lb.stats()[0]!.effectiveWeight < 1, 'ramping weight below 1');
+    t = 2500;
+    lb.pick();
+    equal(lb.stats()[0]!.state, 'up', 'ramp over');
+    equal(lb.stats()[0]!.effectiveWeight, 1, 'full weight');
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
