@@ -55,6 +55,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   /** Members out of rotation (blocked or at capacity); 0 lets selectors skip availability checks. */
   private unavailable = 0;
   private tracksActive = false;
+  private tracksLatency = false;
   private tracksAvailability = false;
   private requiresKey = false;
   /** Members excluded by the current pick (reused, never shrunk). */
@@ -162,6 +163,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
         if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
       }
       if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
+      if (this.tracksLatency) this.tierOf(m).selector.released!(m.pos, ok, latencyMs);
     }
     if (this.passive !== null) {
       if (!ok) this.passiveFailure(m, this.passive);
@@ -420,6 +422,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       const selector = this.createSelector();
       this.primary = { members: primaries, selector };
       this.tracksActive = selector.tracksActive === true;
+      this.tracksLatency = selector.tracksLatency === true;
       this.tracksAvailability = selector.tracksAvailability === true;
       this.requiresKey = selector.requiresKey === true;
     } else {

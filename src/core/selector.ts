@@ -36,6 +36,15 @@ export interface Selector<T extends Target = Target> {
    */
   failureRecorded?(pos: number, maxFails: number): void;
 
+  /** Set when the selector wants {@link Selector.released} after every release (latency-aware balancers). */
+  readonly tracksLatency?: boolean;
+  /**
+   * Called after a lease on the member at `pos` closed (after `activeChanged`), with the outcome
+   * and its latency in ms (NaN when neither reported nor measured; a balancer that sets
+   * `measuresLatency` always gets a measurement from its clock).
+   */
+  released?(pos: number, ok: boolean, latencyMs: number): void;
+
   /** Set when the selector wants {@link Selector.availabilityChanged} (down/up, capacity). */
   readonly tracksAvailability?: boolean;
   /** Called after the member at `pos` left or re-entered rotation (blocked or at capacity). */
