@@ -263,10 +263,13 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   add(target: T): void {
     const m = this.registry.add(target);
     if (this.slowStart !== null) this.startRamp(m, Number.NaN);
+    this.updatePanic(Number.NaN);
   }
 
   remove(id: string): boolean {
-    return this.registry.remove(id) !== undefined;
+    const removed = this.registry.remove(id) !== undefined;
+    if (removed) this.updatePanic(Number.NaN);
+    return removed;
   }
 
   setTargets(targets: readonly T[]): void {
@@ -276,6 +279,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       m.effectiveWeight = m.weight * m.rampFactor;
       if (before !== null && !before.has(m)) this.startRamp(m, Number.NaN);
     }
+    // The healthy share changes with membership, so panic mode may start or end here too.
+    this.updatePanic(Number.NaN);
   }
 
   setWeight(id: string, weight: number): void {

@@ -171,6 +171,19 @@ describe('reportHealth and panic mode', () => {
     expect(events).toEqual(['down:a', 'down:b', 'down:c', 'panic:', 'up:a', 'calm:']);
   });
 
+  it('re-evaluates panic when membership changes', () => {
+    const lb = new RoundRobin<string>(['a', 'b', 'c', 'd'], { seed: 1, panicThreshold: 50 });
+    for (const id of ['a', 'b', 'c']) lb.reportHealth(id, false);
+    expect(new Set(picksOf(lb, 40)).size).toBe(4); // panic: 1 of 4 healthy
+    for (const id of ['e', 'f', 'g', 'h']) lb.add(id); // 5 of 8 healthy: calm
+    expect(new Set(picksOf(lb, 80))).toEqual(new Set(['d', 'e', 'f', 'g', 'h']));
+    lb.setTargets(['a', 'b', 'c', 'd']); // back to 1 of 4: panic again
+    expect(new Set(picksOf(lb, 40)).size).toBe(4);
+    lb.remove('a');
+    lb.remove('b'); // 1 of 2 healthy = 50 %: calm
+    expect(new Set(picksOf(lb, 20))).toEqual(new Set(['d']));
+  });
+
   it('panic never overrides markDown (an operator decision, not health)', () => {
     const lb = new RoundRobin<string>(['a', 'b'], { seed: 1, panicThreshold: true });
     lb.markDown('a');
