@@ -1,3 +1,5 @@
+import { domError, host, type AbortSignalLike, type RuntimeAbortSignal, type RuntimeController } from './core/runtime.js';
+export type { AbortSignalLike } from './core/runtime.js';
 import { targetId } from './balancer.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { InvalidOptionError, LoadwiseError } from './core/errors.js';
@@ -11,21 +13,6 @@ export { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 /** The longest delay `setTimeout` honours everywhere (2^31 − 1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-/**
- * The part of an `AbortSignal` that {@link withRetry} reads from the caller's signal. Any real
- * `AbortSignal` (Node, Deno, Bun, browsers) fits.
- *
- * @example
- * ```ts
- * const signal: AbortSignalLike = AbortSignal.timeout(1_000);
- * ```
- */
-export interface AbortSignalLike {
-  readonly aborted: boolean;
-  readonly reason?: unknown;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
 
 /**
  * The signal handed to each attempt: the runtime's own `AbortSignal` type wherever the program
@@ -37,7 +24,7 @@ export interface AbortSignalLike {
  * await withRetry(lb, (target, _attempt, signal: AttemptSignal) => fetch(target.url, { signal }));
  * ```
  */
-export type AttemptSignal = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : AbortSignalLike;
+export type AttemptSignal = RuntimeAbortSignal;
 
 /**
  * One attempt: call `target` and settle. Resolve for any answer that is not the target's fault
@@ -309,19 +296,6 @@ function timerMs(name: string, value: unknown): number {
 
 // ── running ─────────────────────────────────────────────────────────────────────────────────
 
-interface Controller {
-  readonly signal: AttemptSignal;
-  abort(reason?: unknown): void;
-}
-
-/** The runtime's timers and AbortController, looked up at call time (fake timers replace them). */
-interface Host {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  AbortController: new () => Controller;
-  DOMException?: new (message: string, name: string) => unknown;
-}
-const host = globalThis as unknown as Host;
 
 let defaultRandom: RandomSource | undefined;
 
@@ -343,7 +317,7 @@ class Run<T extends Target, R> {
   private stopReason: unknown;
   /** Settles the wait in progress (an attempt or a backoff delay) as interrupted. */
   private interrupt: (() => void) | null = null;
-  private controller: Controller | null = null;
+  private controller: RuntimeController | null = null;
 
   constructor(
     private readonly balancer: Balancer<T>,
@@ -493,11 +467,7 @@ function release(lease: Lease<Target>, ok: boolean, latencyMs: number): void {
 
 /** What `AbortSignal.timeout` aborts with: a `DOMException` named `TimeoutError` where the runtime has one. */
 function timeoutReason(ms: number): unknown {
-  const message = `withRetry: time limit of ${ms} ms exceeded`;
-  if (typeof host.DOMException === 'function') return new host.DOMException(message, 'TimeoutError');
-  const err = new Error(message);
-  err.name = 'TimeoutError';
-  return err;
+  return domError(`withRetry: time limit of ${ms} ms exceeded`, 'TimeoutError');
 }
 
 function plural(n: number, word: string): string {

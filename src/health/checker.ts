@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS, domError, host, unrefTimer, type AbortSignalLike, type RuntimeAbortSignal, type RuntimeController } from '../core/runtime.js';
 import { targetId } from '../balancer.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError, LoadwiseError, UnknownIdError } from '../core/errors.js';
@@ -6,7 +7,6 @@ import { createRandom, freshSeed, type RandomSource } from '../core/rng.js';
 import type { Balancer, Target } from '../types.js';
 
 /** The longest delay `setTimeout` honours everywhere (2^31 − 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * What an active health check concluded about a target.
@@ -32,12 +32,7 @@ export type HealthState = 'healthy' | 'unhealthy';
  * };
  * ```
  */
-export interface ProbeSignalLike {
-  readonly aborted: boolean;
-  readonly reason?: unknown;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
+export type ProbeSignalLike = AbortSignalLike;
 
 /**
  * The signal handed to each probe: the runtime's own `AbortSignal` type wherever the program has
@@ -52,7 +47,7 @@ export interface ProbeSignalLike {
  *   fetch(`${b.url}/health`, { signal }).then((res) => res.ok);
  * ```
  */
-export type ProbeSignal = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : ProbeSignalLike;
+export type ProbeSignal = RuntimeAbortSignal;
 
 /**
  * An active health check for one target. Resolve `true` for healthy; anything else (`false`, a
@@ -72,7 +67,7 @@ export type Probe<T extends Target = Target> = (target: T, signal: ProbeSignal) 
 
 /**
  * The timer functions the checker uses; inject fakes in tests. Handles are opaque: the checker
- * only passes them back to `clearTimeout`, and calls `handle.unref()` when the handle has one
+ * only passes them back to `clearTimeout`, and calls `handle.unrefTimer()` when the handle has one
  * (Node, Bun) or `Deno.unrefTimer(handle)` for numeric handles on Deno, so that health checks
  * never keep a process alive.
  *
@@ -189,20 +184,6 @@ const OPTION_NAMES = [
   'onChange',
 ] as const;
 
-interface Controller {
-  readonly signal: ProbeSignal;
-  abort(reason?: unknown): void;
-}
-
-/** The runtime's timers and AbortController, looked up at call time (fake timers replace them). */
-interface Host {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  AbortController: new () => Controller;
-  DOMException?: new (message: string, name: string) => unknown;
-  Deno?: { unrefTimer?: (id: number) => void };
-}
-const host = globalThis as unknown as Host;
 
 const systemTimers: HealthTimers = {
   setTimeout: (callback, ms) => host.setTimeout(callback, ms),
@@ -217,7 +198,7 @@ const DISCARD = Symbol('discard');
 
 /** One probe in flight. */
 interface Flight {
-  readonly controller: Controller;
+  readonly controller: RuntimeController;
   /** Resolves once the result is recorded (or discarded). */
   readonly done: Promise<void>;
   /** Settles the probe with `result`; later calls do nothing. */
@@ -451,7 +432,7 @@ export class HealthChecker<T extends Target = Target> {
     const spread = this.jitter === 0 ? 0 : this.jitter * (2 * this.random() - 1);
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.intervalMs * (1 + spread)));
     const handle = this.timers.setTimeout(() => this.tick(), delay);
-    unref(handle);
+    unrefTimer(handle);
     this.tickHandle = handle;
     this.hasTick = true;
   }
@@ -528,7 +509,7 @@ export class HealthChecker<T extends Target = Target> {
       controller.abort(reason);
     }, timeoutMs);
     hasTimer = true;
-    unref(timer);
+    unrefTimer(timer);
 
     let p: Promise<unknown>;
     try {
@@ -628,25 +609,4 @@ function timersOption(value: unknown): HealthTimers {
   return value as HealthTimers;
 }
 
-/** Lets the process exit while this timer is pending, where the runtime can. */
-function unref(handle: unknown): void {
-  try {
-    if (typeof handle === 'object' && handle !== null) {
-      const u = (handle as { unref?: unknown }).unref;
-      if (typeof u === 'function') u.call(handle);
-    } else if (typeof handle === 'number') {
-      const deno = host.Deno;
-      if (deno !== undefined && typeof deno.unrefTimer === 'function') deno.unrefTimer(handle);
-    }
-  } catch {
-    // an injected timer's handle that the runtime does not know: nothing to unref
-  }
-}
 
-/** A `DOMException` with `name` where the runtime has one (what `AbortSignal.timeout` uses), else an Error. */
-function domError(message: string, name: string): unknown {
-  if (typeof host.DOMException === 'function') return new host.DOMException(message, name);
-  const err = new Error(message);
-  err.name = name;
-  return err;
-}
