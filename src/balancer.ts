@@ -1,5 +1,5 @@
 import { NoTargetError } from './core/errors.js';
-import { OpenLease, type LeaseOwner } from './core/lease.js';
+import { OpenLease } from './core/lease.js';
 import { Blocked, HEALTH_BITS, checkId, type Member } from './core/member.js';
 import { emit, type BalancerEvent, type EventListener } from './health/events.js';
 import { passivePolicy, recordFailure, recordSelection, recordSuccess, type PassivePolicy } from './health/passive.js';
@@ -40,7 +40,7 @@ interface Tier<T extends Target> {
  * lb.pick(); // 'b' (the backup 'c' only serves when no primary can)
  * ```
  */
-export abstract class BaseBalancer<T extends Target = Target> implements Balancer<T>, LeaseOwner<T> {
+export abstract class BaseBalancer<T extends Target = Target> implements Balancer<T> {
   /** The random source the algorithm draws from (seeded PRNG unless `random` was given). */
   protected readonly random: RandomSource;
   /** The clock used for latency and time-based rules. */
