@@ -26,11 +26,20 @@ function tolerance(K: number, p: number, points: number): number {
   return (6 * K * p) / Math.sqrt(points) + 6 * Math.sqrt(K * p) + 1;
 }
 
+/**
+ * nginx hashes a server as (host, port): `c`, `c:` and `unix:c` are all host `c` with no port,
+ * so their points coincide and nginx's tie rule (first server in config order) decides. Order
+ * independence can only hold when those pairs are distinct, as they are in any real config.
+ */
+const nginxServer = (id: string) => (id.startsWith('unix:') ? `${id.slice(5)}\0` : /:\d*$/.test(id) ? id.replace(/:(\d*)$/, '\0$1') : `${id}\0`);
+const distinctServers = (targets: readonly T[]) => new Set(targets.map((t) => nginxServer(t.id))).size === targets.length;
+
 describe('ConsistentHash: determinism', () => {
   for (const compat of modes) {
     it(`maps keys the same in a fresh instance and for any insertion order (${compat ?? 'default'})`, () => {
       fc.assert(
         fc.property(targetsArb(1, 12), fc.infiniteStream(fc.nat()), (targets, rnd) => {
+          fc.pre(compat !== 'nginx' || distinctServers(targets));
           const shuffled = [...targets];
           for (let i = shuffled.length - 1; i > 0; i--) {
             const j = rnd.next().value % (i + 1);
