@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // One entry per package.json "exports" subpath; dist/ mirrors the subpaths.
+  entry: {
+    index: 'src/index.ts',
+    'sim/index': 'src/sim/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'testing/arbitraries': 'src/testing/arbitraries.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -9,4 +15,10 @@ export default defineConfig({
   target: 'es2022',
   platform: 'neutral',
   treeshake: true,
+  // Code shared by several entries (the core, the balancers `loadwise/sim` drives) goes to one
+  // chunk per format, so `loadwise` and `loadwise/sim` share classes: `instanceof NoTargetError`
+  // holds across them, and the simulator does not ship a second copy of every balancer.
+  splitting: true,
+  // Optional peer dependency of `loadwise/testing/arbitraries`, never bundled.
+  external: ['fast-check'],
 });

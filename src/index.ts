@@ -68,3 +68,6 @@ export {
   type ProbeSignal,
   type ProbeSignalLike,
 } from './health/checker.js';
+export { PeakEwma, type PeakEwmaOptions, type PeakEwmaNoHistory } from './selectors/peak-ewma.js';
+export { LeastTime, type LeastTimeOptions } from './selectors/least-time.js';
+export { Hcl, type HclOptions, type HclProbe, type HclLoadReport, type HclSignals } from './selectors/hcl.js';

@@ -192,7 +192,8 @@ export interface BalancerOptions {
    * Slow start (Envoy `slow_start_config`): targets added after construction, or back in
    * rotation after being down, failed, ejected or unhealthy, ramp their effective weight up over
    * `windowMs`; see {@link SlowStartOptions}. Only weighted balancers (`WeightedRoundRobin`,
-   * `WeightedRandom`, `LeastConnections`, `PowerOfTwoChoices`) route on it; elsewhere it has no effect.
+   * `WeightedRandom`, `LeastConnections`, `PowerOfTwoChoices`, `PeakEwma`, `LeastTime`, `Hcl`) route
+   * on it; elsewhere it has no effect.
    */
   readonly slowStart?: SlowStartOptions;
   /**

@@ -80,5 +80,71 @@ check('error classes are exported and extend LoadwiseError', () => {
   throwsCode(() => new lw.PowerOfTwoChoices(['a'], { choices: 1 }), lw.InvalidOptionError, 'ERR_INVALID_OPTION');
 });
 
+// ---- subpath exports -------------------------------------------------------------------------
+
+const SUBPATHS = { 'loadwise/sim': 'sim/index', 'loadwise/testing': 'testing/index', 'loadwise/testing/arbitraries': 'testing/arbitraries' };
+for (const [name, base] of Object.entries(SUBPATHS)) {
+  check(`require("${name}") resolves to dist/${base}.cjs; its .d.cts exists`, () => {
+    const resolved = require.resolve(name);
+    assert(resolved === path.join(root, 'dist', `${base}.cjs`), `resolved to ${resolved}`);
+    assert(existsSync(path.join(root, 'dist', `${base}.d.cts`)), `dist/${base}.d.cts is missing`);
+  });
+}
+
+check('the CommonJS bundles require nothing outside the package but fast-check (arbitraries only)', () => {
+  const { readFileSync, readdirSync } = require('node:fs');
+  const requires = (file) => [...readFileSync(path.join(root, file), 'utf8').matchAll(/\brequire\((['"])([^'"]+)\1\)/g)].map((m) => m[2]);
+  const chunks = readdirSync(path.join(root, 'dist')).filter((f) => f.endsWith('.cjs') && f.startsWith('chunk-'));
+  for (const file of ['dist/index.cjs', 'dist/sim/index.cjs', 'dist/testing/index.cjs', ...chunks.map((c) => `dist/${c}`)]) {
+    for (const spec of requires(file)) assert(/^\.\.?\/chunk-[\w-]+\.cjs$/.test(spec), `${file} requires ${spec}`);
+  }
+  assert(requires('dist/testing/index.cjs').length === 0, 'loadwise/testing should be self-contained');
+  assert(requires('dist/testing/arbitraries.cjs').join() === 'fast-check', `arbitraries requires ${requires('dist/testing/arbitraries.cjs')}`);
+});
+
+check('loadwise/sim: exports work and share classes with loadwise', () => {
+  const sim = require('loadwise/sim');
+  for (const name of ['runScenario', 'simulate', 'cluster', 'exponential', 'formatTable', 'renderCdfSvg', 'JoinShortestQueue']) {
+    assert(typeof sim[name] === 'function', `${name} is not a function`);
+  }
+  assert(typeof sim.scenarios === 'object' && 'homogeneous' in sim.scenarios, 'scenarios.homogeneous');
+  throwsCode(() => new sim.JoinShortestQueue([], { load: () => 0 }).acquire(), lw.NoTargetError, 'ERR_NO_TARGET');
+});
+
+check('loadwise/testing: expectShares (statistical and exact), conformance, disruption', () => {
+  const testing = require('loadwise/testing');
+  const lb = new lw.WeightedRoundRobin([{ id: 'a', weight: 5 }, 'b', 'c']);
+  const counts = { a: 0, b: 0, c: 0 };
+  for (let i = 0; i < 700; i++) counts[lw.targetId(lb.pick())]++;
+  assert(testing.expectShares(counts, { a: 5, b: 1, c: 1 }, { exact: true }).ok, 'exact WRR shares');
+  assert(testing.expectShares(counts, { a: 5, b: 1, c: 1 }).ok, 'statistical shares');
+  let err;
+  try {
+    testing.expectShares(counts, { a: 1, b: 1, c: 1 });
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof testing.FairnessError && err instanceof testing.LoadwiseAssertionError && err instanceof Error, 'FairnessError');
+  const results = testing.runConformance((targets, { seed }) => new lw.LeastConnections(targets, { seed }), { sequences: 5 });
+  assert(results.every((r) => r.ok), results.filter((r) => !r.ok).map((r) => `${r.id}: ${r.error.message}`).join('\n'));
+  const broken = testing.runConformance((targets, { seed }) => {
+    const inner = new lw.RoundRobin(targets, { seed });
+    return Object.assign(Object.create(inner), { pick: (input) => inner.pick(typeof input === 'object' ? { key: input.key } : input) });
+  }, { only: ['exclude'] });
+  assert(broken.length === 1 && !broken[0].ok, 'a balancer ignoring exclude must fail');
+  const ids = ['a', 'b', 'c', 'd', 'e'];
+  testing.expectMinimalDisruption(new lw.Rendezvous(ids), new lw.Rendezvous(ids.slice(1)), 5000);
+});
+
+check('loadwise/testing/arbitraries works with fast-check from CommonJS', () => {
+  const fc = require('fast-check');
+  const { arbitraryTargets, arbitraryWeight } = require('loadwise/testing/arbitraries');
+  for (const ts of fc.sample(arbitraryTargets({ weight: { min: 1, max: 9, integer: true } }), { numRuns: 20, seed: 2 })) {
+    const lb = new lw.JumpHash(ts);
+    assert(ts.includes(lb.pick('k')), 'pick returned a foreign value');
+  }
+  for (const w of fc.sample(arbitraryWeight({ min: 0.5, max: 2 }), 50)) assert(w >= 0.5 && w <= 2, `weight ${w}`);
+});
+
 console.log(`${passed} passed, ${failed} failed`);
 if (failed > 0) process.exitCode = 1;

@@ -36,6 +36,9 @@ import {
   RetryError,
   RetryBudget,
   HealthChecker,
+  PeakEwma,
+  LeastTime,
+  Hcl,
   UnknownIdError,
   WeightedRandom,
   WeightedRoundRobin,
@@ -933,6 +936,92 @@ async function resilience(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Latency-aware balancers (PeakEwma, LeastTime, Hcl) on an injected clock. Math.exp may differ in
+// the last bit between engines, so these compare with a tolerance instead of recorded sequences.
+
+function near(actual: number, expected: number, what: string, rel = 1e-9): void {
+  if (!(Math.abs(actual - expected) <= rel * Math.max(Math.abs(expected), 1e-12))) fail(`${what}: expected ${expected}, got ${actual}`);
+}
+
+async function latencyAware(): Promise<void> {
+  check('PeakEwma: jumps to peaks, decays with exp(-Δt/τ), halves in τ·ln 2; cost = rtt × (in flight + 1) / weight', () => {
+    let t = 0;
+    const lb = new PeakEwma([{ id: 'a', weight: 2 }, { id: 'b' }, { id: 'c' }], { now: () => t, decayMs: 1_000, seed: 1 });
+    equal(lb.rttEstimate('a'), 30, 'default RTT (Linkerd)');
+    const lease = lb.acquire({ exclude: ['b', 'c'] });
+    t += 400;
+    lease.release('success');
+    equal(lb.rttEstimate('a'), 400, 'peak measured on the injected clock');
+    t += 1_000 * Math.LN2;
+    near(lb.rttEstimate('a'), 200, 'half-life τ·ln 2');
+    const open = lb.acquire({ exclude: ['b', 'c'] });
+    near(lb.cost('a'), (200 * 2) / 2, 'cost with one lease, weight 2');
+    open.release({ ok: true, latencyMs: 50 });
+    // A lone candidate is not read (Finagle), so Δt runs from the peak: w = exp(-ln 2) = 1/2.
+    near(lb.rttEstimate('a'), 400 * 0.5 + 50 * 0.5, 'a lower sample moves the estimate by 1 - w');
+    throws(() => lb.rttEstimate('zz'), UnknownIdError, 'ERR_UNKNOWN_ID');
+  });
+
+  check('PeakEwma: two distinct candidates, so the slowest of n is never picked; penalty mode', () => {
+    let t = 0;
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const lb = new PeakEwma(ids, { now: () => t, seed: 7 });
+    for (const id of ids) lb.acquire({ exclude: ids.filter((x) => x !== id) }).release({ ok: true, latencyMs: id === 'c' ? 9_000 : 1 });
+    for (let i = 0; i < 2_000; i++) assert(lb.pick() !== 'c', 'the slowest target was picked');
+    const p = new PeakEwma(['x', 'y'], { now: () => t, noHistory: 'penalty', seed: 3 });
+    const first = p.acquire();
+    const other = first.target === 'x' ? 'y' : 'x';
+    equal(p.acquire().target, other, 'an unprobed idle target costs 0 (Finagle)');
+    near(p.cost(first.target), (2 ** 47 - 1) / 1e6 + 1, "Finagle's penalty + pending");
+    for (const [options, name] of [[{ decayMs: 0 }, 'decayMs'], [{ choices: 1 }, 'choices'], [{ noHistory: 'x' }, 'noHistory'], [{ penalty: 5 }, 'penalty']] as const) {
+      const err = throws<InvalidOptionError>(() => new PeakEwma(['a'], options as never), InvalidOptionError, 'ERR_INVALID_OPTION', name);
+      equal(err.option, name, 'InvalidOptionError.option');
+    }
+  });
+
+  check('LeastTime: average (factor 90), lowest average × (in flight + 1) / weight, ties by smooth WRR', () => {
+    const lb = new LeastTime([{ id: 'a', weight: 5 }, { id: 'b', weight: 1 }, { id: 'c', weight: 1 }]);
+    const serve = (id: string, ms: number) => lb.acquire({ exclude: ['a', 'b', 'c'].filter((x) => x !== id) }).release({ ok: true, latencyMs: ms });
+    serve('a', 50);
+    serve('b', 10);
+    serve('c', 10);
+    equal(picks(lb as Balancer<Target>, 7).join(' '), 'a a b a c a a', 'tied on cost per weight: nginx smooth WRR');
+    serve('b', 110);
+    equal(lb.averageMs('b'), 20, '(10 × 90 + 110 × 10) / 100');
+    serve('c', 1_000);
+    equal(lb.averageMs('c'), 109, 'c average');
+    // a: 50 / 5 = 10, b: 20, c: 109: a takes requests until 10 × (k + 1) exceeds 20.
+    const open = [lb.acquire(), lb.acquire(), lb.acquire()];
+    deepEqual(open.map((l) => l.target.id).sort(), ['a', 'a', 'b'], 'least time with load');
+    throws(() => new LeastTime(['a'], { factor: 100 }), InvalidOptionError, 'ERR_INVALID_OPTION', 'factor');
+  });
+
+  const probed = new Hcl(['p', 'q', 'r', 's', 't', 'u', 'v'], {
+    choices: 7,
+    probe: async (target) => ({ rif: target === 'p' ? 40 : 0, latencyMs: target === 'p' ? 1 : target === 'q' ? 2 : 9 }),
+  });
+  await probed.probeNow();
+  check('Hcl: hot-cold lexicographic rule, Q_RIF 0.84, load reports from probes and reportLoad', () => {
+    const lb = new Hcl(['a', 'b', 'c', 'd'], { choices: 4, seed: 1, now: () => 0 });
+    const serve = (id: string, ms: number) => lb.acquire({ exclude: ['a', 'b', 'c', 'd'].filter((x) => x !== id) }).release({ ok: true, latencyMs: ms });
+    serve('a', 5);
+    serve('b', 10);
+    serve('c', 20);
+    serve('d', 40);
+    for (let i = 0; i < 20; i++) equal(lb.pick(), 'a', 'cold and fastest');
+    lb.reportLoad('a', { rif: 25, latencyMs: 5 });
+    equal(lb.signals('a').rif, 25, 'reported RIF');
+    equal(lb.pick(), 'b', 'a is hot: the fastest cold one');
+    assert(lb.signals('a').hot, 'a classified hot');
+    throws(() => lb.startProbing(), InvalidOptionError, 'ERR_INVALID_OPTION', 'probe');
+    equal(probed.signals('p').reported, true, 'probe answer recorded');
+    equal(probed.signals('p').rif, 40, 'probed RIF');
+    for (let i = 0; i < 5; i++) equal(probed.pick(), 'q', 'p is hot by its probe; q is the fastest cold one');
+    throws(() => new Hcl(['a'], { quantile: 2 }), InvalidOptionError, 'ERR_INVALID_OPTION', 'quantile');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Every runtime export must be exercised above: a new export fails here until it gets a check.
 
 const COVERED = new Set([
@@ -955,6 +1044,9 @@ const COVERED = new Set([
   'RetryError',
   'RetryBudget',
   'HealthChecker',
+  'PeakEwma',
+  'LeastTime',
+  'Hcl',
   'LoadwiseError',
   'NoTargetError',
   'InvalidWeightError',
@@ -1002,6 +1094,7 @@ await nginxParity();
 hashGolden();
 await nginxHashParity();
 await resilience();
+await latencyAware();
 console.log(`${passed} passed, ${failed} failed`);
 
 if (failed > 0) {

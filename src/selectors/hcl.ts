@@ -1,0 +1,640 @@
+import { BaseBalancer } from '../balancer.js';
+import { CandidateDraw } from '../core/candidates.js';
+import { SlidingQuantile } from '../core/sliding-quantile.js';
+import type { Clock } from '../core/clock.js';
+import { InvalidOptionError, UnknownIdError } from '../core/errors.js';
+import { intOption, numberOption } from '../core/options.js';
+import type { Member } from '../core/member.js';
+import type { RandomSource } from '../core/rng.js';
+import type { Selector } from '../core/selector.js';
+import type { HealthTimers, ProbeSignal } from '../health/checker.js';
+import type { BalancerOptions, Target } from '../types.js';
+
+/**
+ * A target's load as the target itself reports it, Prequal's probe response: its requests in
+ * flight from all clients, and its estimate of the latency a new request would see.
+ *
+ * @example
+ * ```ts
+ * const report: HclLoadReport = { rif: 12, latencyMs: 8.5 };
+ * lb.reportLoad('a:80', report);
+ * ```
+ */
+export interface HclLoadReport {
+  /** Requests in flight on the target, from every client; a finite number ≥ 0. */
+  readonly rif: number;
+  /** The target's latency estimate in ms; a finite number ≥ 0. */
+  readonly latencyMs: number;
+}
+
+/**
+ * Asks a target for its load (a Prequal probe). Resolve an {@link HclLoadReport}; anything else
+ * (a rejection, a malformed report, or no answer within `probeTimeoutMs`) is ignored, and the
+ * target is balanced on what this client sees until a probe succeeds. Honour `signal`: it is
+ * aborted on time-out, when probing stops, and when the target leaves the balancer.
+ *
+ * @typeParam T - the balancer's target type.
+ * @example
+ * ```ts
+ * const probe: HclProbe<{ id: string; url: string }> = async (t, signal) => {
+ *   const res = await fetch(`${t.url}/load`, { signal });
+ *   return (await res.json()) as HclLoadReport; // { rif, latencyMs }
+ * };
+ * ```
+ */
+export type HclProbe<T extends Target = Target> = (target: T, signal: ProbeSignal) => Promise<HclLoadReport>;
+
+/**
+ * Options of {@link Hcl}.
+ *
+ * @typeParam T - the balancer's target type (for the probe).
+ * @example
+ * ```ts
+ * new Hcl(targets, { choices: 3, quantile: 0.84, probe, probeIntervalMs: 500 });
+ * ```
+ */
+export interface HclOptions<T extends Target = Target> extends BalancerOptions {
+  /** Distinct candidates compared per pick, 2 or more (capped at the number available); default 3, Prequal's r_probe. */
+  readonly choices?: number;
+  /** Q_RIF: a candidate is hot when its load exceeds this quantile of recent loads; from 0 to 1, default 0.84 (the paper's). */
+  readonly quantile?: number;
+  /** Optional active probe; probing runs between `startProbing()` and `stopProbing()`. */
+  readonly probe?: HclProbe<T>;
+  /** Time between the starts of two probe rounds (every target once), in ms; default 1,000. Needs `probe`. */
+  readonly probeIntervalMs?: number;
+  /** How long a probe may take before its answer is ignored, in ms; default `min(1,000, probeIntervalMs)`. Needs `probe`. */
+  readonly probeTimeoutMs?: number;
+  /** How long a load report (probe or `reportLoad`) stays in use, in ms; default `3 × probeIntervalMs`. */
+  readonly maxReportAgeMs?: number;
+  /** Timer functions for probing; default the runtime's `setTimeout` / `clearTimeout`. Needs `probe`. */
+  readonly timers?: HealthTimers;
+}
+
+const OPTION_NAMES = ['choices', 'quantile', 'probe', 'probeIntervalMs', 'probeTimeoutMs', 'maxReportAgeMs', 'timers'] as const;
+
+/** Prequal issues r_probe = 3 probes per query. */
+const DEFAULT_CHOICES = 3;
+/** Prequal's Q_RIF. */
+const DEFAULT_QUANTILE = 0.84;
+/** Recent candidate loads the Q_RIF quantile is taken over. */
+const WINDOW = 64;
+const DEFAULT_PROBE_INTERVAL_MS = 1_000;
+/** The longest delay `setTimeout` honours everywhere (2^31 − 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+class HclSelector<T extends Target> implements Selector<T> {
+  private members: readonly Member<T>[] = [];
+  private weight = new Float64Array(0);
+  /** Latest load report per member: RIF, our own in-flight count then, latency, time (NaN: none). */
+  private repRif = new Float64Array(0);
+  private repOwn = new Float64Array(0);
+  private repLatency = new Float64Array(0);
+  private repAt = new Float64Array(0);
+  private hasReports = false;
+  /** Position of each member by id, for `reportLoad`. */
+  byId = new Map<string, number>();
+  private readonly draw = new CandidateDraw();
+  private readonly window = new SlidingQuantile(WINDOW);
+  private readonly loads: Float64Array;
+  private readonly latencies: Float64Array;
+
+  constructor(
+    private readonly random: RandomSource,
+    private readonly now: Clock,
+    private readonly choices: number,
+    private readonly quantile: number,
+    private readonly maxAgeMs: number,
+  ) {
+    this.loads = new Float64Array(choices);
+    this.latencies = new Float64Array(choices);
+  }
+
+  rebuild(members: readonly Member<T>[]): void {
+    const previous = new Map<Member<T>, number>();
+    for (let j = 0; j < this.members.length; j++) previous.set(this.members[j]!, j);
+    const n = members.length;
+    const weight = new Float64Array(n);
+    const rif = new Float64Array(n);
+    const own = new Float64Array(n);
+    const latency = new Float64Array(n);
+    const at = new Float64Array(n).fill(Number.NaN);
+    const byId = new Map<string, number>();
+    let any = false;
+    for (let j = 0; j < n; j++) {
+      const m = members[j]!;
+      weight[j] = m.effectiveWeight;
+      byId.set(m.id, j);
+      const k = previous.get(m);
+      if (k === undefined || this.repAt[k] !== this.repAt[k]) continue;
+      rif[j] = this.repRif[k]!;
+      own[j] = this.repOwn[k]!;
+      latency[j] = this.repLatency[k]!;
+      at[j] = this.repAt[k]!;
+      any = true;
+    }
+    this.members = members;
+    this.weight = weight;
+    this.repRif = rif;
+    this.repOwn = own;
+    this.repLatency = latency;
+    this.repAt = at;
+    this.hasReports = any;
+    this.byId = byId;
+    this.draw.rebuild(members, this.choices);
+  }
+
+  select(_key: string | undefined, filtered: boolean): number {
+    const ms = this.members;
+    const got = this.draw.draw(this.random, ms, filtered, this.choices);
+    if (got === 0) return -1;
+    const out = this.draw.out;
+    if (got === 1) return out[0]!;
+    const now = this.hasReports ? this.now() : Number.NaN;
+    const loads = this.loads;
+    const latencies = this.latencies;
+    for (let k = 0; k < got; k++) {
+      const i = out[k]!;
+      const m = ms[i]!;
+      let rif = m.active;
+      let latency = m.latencyMs;
+      const at = this.repAt[i]!;
+      if (at === at && now - at <= this.maxAgeMs) {
+        // The target's own count, moved by what this client started or finished since.
+        const others = this.repRif[i]! - this.repOwn[i]!;
+        if (others > 0) rif += others;
+        latency = this.repLatency[i]!;
+      }
+      const load = rif / this.weight[i]!;
+      loads[k] = load;
+      // No latency known yet: try it first among the cold candidates.
+      latencies[k] = latency === latency ? latency : 0;
+      this.window.push(load);
+    }
+    const threshold = this.window.quantile(this.quantile);
+    // Hot-cold lexicographic: any cold candidate beats every hot one; among cold ones the
+    // lowest latency (then load) wins, among hot ones the lowest load (then latency); the
+    // first drawn wins an exact tie.
+    let best = 0;
+    let bestHot = loads[0]! > threshold;
+    for (let k = 1; k < got; k++) {
+      const hot = loads[k]! > threshold;
+      if (hot !== bestHot) {
+        if (!hot) {
+          best = k;
+          bestHot = false;
+        }
+        continue;
+      }
+      const better = hot
+        ? loads[k]! < loads[best]! || (loads[k] === loads[best] && latencies[k]! < latencies[best]!)
+        : latencies[k]! < latencies[best]! || (latencies[k] === latencies[best] && loads[k]! < loads[best]!);
+      if (better) best = k;
+    }
+    return out[best]!;
+  }
+
+  report(pos: number, rif: number, latencyMs: number, at: number): void {
+    this.repRif[pos] = rif;
+    this.repOwn[pos] = this.members[pos]!.active;
+    this.repLatency[pos] = latencyMs;
+    this.repAt[pos] = at;
+    this.hasReports = true;
+  }
+
+  /** The load and latency a pick at `now` would use for the member at `pos`. */
+  signals(pos: number, now: number): { rif: number; load: number; latencyMs: number | undefined; reported: boolean } {
+    const m = this.members[pos]!;
+    let rif = m.active;
+    let latency = m.latencyMs;
+    const at = this.repAt[pos]!;
+    const reported = at === at && now - at <= this.maxAgeMs;
+    if (reported) {
+      const others = this.repRif[pos]! - this.repOwn[pos]!;
+      if (others > 0) rif += others;
+      latency = this.repLatency[pos]!;
+    }
+    return { rif, load: rif / this.weight[pos]!, latencyMs: latency === latency ? latency : undefined, reported };
+  }
+
+  threshold(): number {
+    return this.window.quantile(this.quantile);
+  }
+}
+
+/**
+ * What {@link Hcl.signals} reports for one target.
+ *
+ * @example
+ * ```ts
+ * const s: HclSignals = lb.signals('a:80');
+ * if (s.hot) console.log(`a:80 is hot: ${s.rif} in flight`);
+ * ```
+ */
+export interface HclSignals {
+  /** Requests in flight: a fresh load report's count adjusted by this client's own changes since, else this client's own. */
+  readonly rif: number;
+  /** `rif / effectiveWeight`, what the hot-cold rule compares. */
+  readonly load: number;
+  /** The latency estimate in ms: a fresh report's, else the EWMA of this client's releases; undefined when neither exists. */
+  readonly latencyMs: number | undefined;
+  /** Whether a load report (probe or `reportLoad`) younger than `maxReportAgeMs` is in use. */
+  readonly reported: boolean;
+  /** Whether `load` is above the current Q_RIF quantile of recent loads. */
+  readonly hot: boolean;
+}
+
+interface Controller {
+  readonly signal: ProbeSignal;
+  abort(reason?: unknown): void;
+}
+
+interface Host {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  AbortController: new () => Controller;
+  DOMException?: new (message: string, name: string) => unknown;
+  Deno?: { unrefTimer?: (id: number) => void };
+}
+const host = globalThis as unknown as Host;
+
+const systemTimers: HealthTimers = {
+  setTimeout: (callback, ms) => host.setTimeout(callback, ms),
+  clearTimeout: (handle) => host.clearTimeout(handle),
+};
+
+interface Flight {
+  readonly controller: Controller;
+  /** Resolves once the answer is recorded or ignored. */
+  readonly done: Promise<void>;
+  /** Ends the flight: clears its timer; its answer, if any comes, is ignored. */
+  readonly finish: () => void;
+}
+
+/**
+ * Prequal's hot-cold lexicographic rule (HCL; Wydrowski, Kleinberg, Rumble and Archer, "Load is
+ * not what you should balance: Introducing Prequal", NSDI 2024). Each pick samples `choices`
+ * distinct targets in proportion to weight and classifies each as **hot** when its requests in
+ * flight (RIF, per unit of weight) exceed the Q_RIF quantile of recently sampled values, else
+ * **cold**; the request goes to the cold candidate with the lowest latency estimate or, when
+ * every candidate is hot, to the one with the fewest requests in flight.
+ *
+ * Signals:
+ * - **RIF** is this client's own count of open leases, unless a fresh load report says more:
+ *   then it is the target's reported count (every client's requests), moved by the leases this
+ *   client opened or closed since the report.
+ * - **Latency** is the EWMA of this client's release latencies (the one `stats()` shows), or a
+ *   fresh report's estimate. A target with neither is tried first among the cold ones.
+ * - **Reports** come from the optional `probe`, run for every target once per
+ *   `probeIntervalMs` between {@link Hcl.startProbing} and {@link Hcl.stopProbing}, entirely off
+ *   the pick path, or from {@link Hcl.reportLoad} (load piggybacked on responses, as Prequal
+ *   servers also do). Reports older than `maxReportAgeMs` are ignored. Without reports, a
+ *   target's latency only changes when it serves requests, so one that slowed down and
+ *   recovered wins traffic back slowly (when the other candidates are hot); with reports it
+ *   does as soon as they say it is fast.
+ *
+ * Parameters from the paper: Q_RIF = 0.84 (`quantile`); r_probe = 3 probes per query, so
+ * `choices` = 3. The paper's probe pool (at most 16 probes, each reused a bounded number of
+ * times and aged out) exists because its probes are remote calls; in process the balancer
+ * knows every target's local signals for free, so each pick samples fresh candidates instead
+ * of reusing old probe answers. The quantile is taken over the last 64 sampled loads (linear
+ * interpolation between ranks), so with every load equal nothing is hot. Weights, which
+ * Prequal does not have, weight the sampling and divide RIF.
+ *
+ * Cost per pick: O(choices · log 64) to keep the quantile window sorted (plus a move of the
+ * window values lying between the newest and the oldest load); no allocation besides the lease. Latency is measured on the injected clock unless releases report it.
+ *
+ * @typeParam T - the target type; `pick()` returns the very values passed in.
+ * @example
+ * ```ts
+ * import { Hcl } from 'loadwise';
+ * const lb = new Hcl(backends, {
+ *   probe: async (b, signal) => (await fetch(`${b.url}/load`, { signal })).json(),
+ *   probeIntervalMs: 500,
+ * });
+ * lb.startProbing();
+ * const lease = lb.acquire();
+ * // ... the request runs ...
+ * lease.release('success'); // latency measured on the balancer's clock
+ * lb.stopProbing();
+ * ```
+ */
+export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
+  private readonly choices: number;
+  private readonly quantile: number;
+  private readonly maxAgeMs: number;
+  private readonly probe: HclProbe<T> | undefined;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly timers: HealthTimers;
+  private isProbing = false;
+  private tickHandle: unknown = undefined;
+  private hasTick = false;
+  private readonly flights = new Map<Member<T>, Flight>();
+
+  /**
+   * @param targets - the initial targets, in order (may be empty).
+   * @param options - see {@link HclOptions}.
+   * @throws InvalidOptionError for a bad option.
+   * @example
+   * ```ts
+   * const lb = new Hcl(['a:80', 'b:80', 'c:80', 'd:80'], { quantile: 0.84, choices: 3 });
+   * ```
+   */
+  constructor(targets: readonly T[], options?: HclOptions<T>) {
+    super(targets, options, OPTION_NAMES);
+    this.measuresLatency = true;
+    const o = options ?? {};
+    this.choices = intOption('choices', o.choices, DEFAULT_CHOICES, 2);
+    this.quantile = numberOption('quantile', o.quantile, DEFAULT_QUANTILE, 0, 1);
+    const probe = o.probe;
+    if (probe !== undefined && typeof probe !== 'function') {
+      throw new InvalidOptionError('probe', probe, 'a function (target, signal) => Promise<{ rif, latencyMs }>');
+    }
+    if (probe === undefined) {
+      for (const name of ['probeIntervalMs', 'probeTimeoutMs', 'timers'] as const) {
+        if (o[name] !== undefined) throw new InvalidOptionError(name, o[name], 'no value without the probe option');
+      }
+    }
+    this.probe = probe;
+    this.intervalMs = timerMs('probeIntervalMs', o.probeIntervalMs, DEFAULT_PROBE_INTERVAL_MS);
+    this.timeoutMs = timerMs('probeTimeoutMs', o.probeTimeoutMs, Math.min(1_000, this.intervalMs));
+    const age = o.maxReportAgeMs;
+    if (age !== undefined && (typeof age !== 'number' || !(age > 0))) {
+      throw new InvalidOptionError('maxReportAgeMs', age, 'a number > 0 (Infinity: reports never expire)');
+    }
+    this.maxAgeMs = age ?? 3 * this.intervalMs;
+    this.timers = timersOption(o.timers);
+  }
+
+  protected createSelector(): Selector<T> {
+    return new HclSelector<T>(this.random, this.now, this.choices, this.quantile, this.maxAgeMs);
+  }
+
+  /** Routes on `effectiveWeight`, so slow start ramps a returning target. */
+  protected override rampsWeights(): boolean {
+    return true;
+  }
+
+  /**
+   * Records a target's load as it reports it (in a response header, from your own probe): it
+   * is used for `maxReportAgeMs`. `rif` counts every client's requests, this one's included.
+   *
+   * @throws UnknownIdError when the id is not in the balancer; InvalidOptionError for a bad report.
+   * @example
+   * ```ts
+   * const res = await fetch(url);
+   * lb.reportLoad(id, { rif: Number(res.headers.get('x-rif')), latencyMs: Number(res.headers.get('x-latency-ms')) });
+   * ```
+   */
+  reportLoad(id: string, report: HclLoadReport): void {
+    const [selector, pos] = this.locate(id);
+    const r = checkReport(report);
+    if (r === undefined) throw new InvalidOptionError('report', report, '{ rif, latencyMs }, finite numbers >= 0');
+    selector.report(pos, r.rif, r.latencyMs, this.now());
+  }
+
+  /**
+   * The signals the hot-cold rule sees for a target right now; changes nothing. `hot` compares
+   * with the quantile of the loads sampled so far (nothing is hot before the first pick).
+   *
+   * @throws UnknownIdError when the id is not in the balancer.
+   * @example
+   * ```ts
+   * lb.signals('a:80'); // { rif: 3, load: 3, latencyMs: 12, reported: false, hot: false }
+   * ```
+   */
+  signals(id: string): HclSignals {
+    const [selector, pos] = this.locate(id);
+    const s = selector.signals(pos, this.now());
+    const threshold = selector.threshold();
+    return {
+      rif: s.rif,
+      load: s.load,
+      latencyMs: s.latencyMs,
+      reported: s.reported,
+      hot: s.load > threshold,
+    };
+  }
+
+  /**
+   * Whether probing is on (between `startProbing()` and `stopProbing()`).
+   *
+   * @example
+   * ```ts
+   * if (!lb.probing) lb.startProbing();
+   * ```
+   */
+  get probing(): boolean {
+    return this.isProbing;
+  }
+
+  /**
+   * Starts probing: a round right away, then one every `probeIntervalMs`. Each round probes
+   * every target whose previous probe has finished. Timers are unref'ed, so probing never keeps
+   * a process alive. Does nothing if already started.
+   *
+   * @throws InvalidOptionError when the balancer was built without a `probe`.
+   * @example
+   * ```ts
+   * lb.startProbing();
+   * ```
+   */
+  startProbing(): void {
+    if (this.probe === undefined) throw new InvalidOptionError('probe', undefined, 'a probe function, to start probing');
+    if (this.isProbing) return;
+    this.isProbing = true;
+    this.tick();
+  }
+
+  /**
+   * Stops probing: clears the timer and aborts the probes in flight (their answers are
+   * ignored). Reports already received stay in use until they age out. Idempotent.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => lb.stopProbing());
+   * ```
+   */
+  stopProbing(): void {
+    this.isProbing = false;
+    if (this.hasTick) {
+      this.hasTick = false;
+      this.timers.clearTimeout(this.tickHandle);
+      this.tickHandle = undefined;
+    }
+    for (const [m, flight] of this.flights) this.cancel(m, flight, 'probing stopped');
+  }
+
+  /**
+   * Probes every target now, outside the schedule, and resolves once the answers are recorded
+   * (a target whose probe is already running is awaited, not probed twice). Works whether or
+   * not probing is started.
+   *
+   * @throws InvalidOptionError (as a rejection) when the balancer was built without a `probe`.
+   * @example
+   * ```ts
+   * await lb.probeNow(); // fresh loads before the first request
+   * ```
+   */
+  probeNow(): Promise<void> {
+    if (this.probe === undefined) {
+      return Promise.reject(new InvalidOptionError('probe', undefined, 'a probe function, to probe'));
+    }
+    const waits: Promise<void>[] = [];
+    for (const m of this.allMembers()) waits.push(this.flights.get(m)?.done ?? this.launch(m));
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  private tick(): void {
+    this.hasTick = false;
+    this.tickHandle = undefined;
+    if (!this.isProbing) return;
+    for (const m of this.allMembers()) if (!this.flights.has(m)) void this.launch(m);
+    if (!this.isProbing) return;
+    const handle = this.timers.setTimeout(() => this.tick(), this.intervalMs);
+    unref(handle);
+    this.tickHandle = handle;
+    this.hasTick = true;
+  }
+
+  private allMembers(): Member<T>[] {
+    const out: Member<T>[] = [];
+    for (const tier of this.tiers()) for (const m of tier.members) out.push(m);
+    // Targets that left the balancer: their probes are of no use any more.
+    for (const [m, flight] of this.flights) if (!m.attached) this.cancel(m, flight, 'target removed from the balancer');
+    return out;
+  }
+
+  private launch(m: Member<T>): Promise<void> {
+    const controller = new host.AbortController();
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    let timer: unknown;
+    let hasTimer = false;
+    let finished = false;
+    let answer: unknown;
+    let answered = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      if (hasTimer) {
+        hasTimer = false;
+        this.timers.clearTimeout(timer);
+      }
+      settle();
+    };
+    const flight: Flight = {
+      controller,
+      finish,
+      done: settled.then(() => {
+        if (this.flights.get(m) === flight) this.flights.delete(m);
+        if (!answered || controller.signal.aborted || !m.attached) return;
+        const r = checkReport(answer);
+        if (r === undefined) return;
+        for (const tier of this.tiers()) {
+          if (tier.members[m.pos] === m) {
+            (tier.selector as HclSelector<T>).report(m.pos, r.rif, r.latencyMs, this.now());
+            return;
+          }
+        }
+      }),
+    };
+    this.flights.set(m, flight);
+    const timeoutMs = this.timeoutMs;
+    timer = this.timers.setTimeout(() => {
+      hasTimer = false;
+      controller.abort(domError(`load probe of ${JSON.stringify(m.id)} timed out after ${timeoutMs} ms`, 'TimeoutError'));
+      finish();
+    }, timeoutMs);
+    hasTimer = true;
+    unref(timer);
+    let call: Promise<unknown>;
+    try {
+      call = Promise.resolve(this.probe!(m.target, controller.signal));
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    // Also silences a late rejection after a time-out or a cancel.
+    call.then(
+      (value) => {
+        if (!finished) {
+          answer = value;
+          answered = true;
+        }
+        finish();
+      },
+      () => finish(),
+    );
+    return flight.done;
+  }
+
+  /** Aborts a probe in flight; its answer is ignored. */
+  private cancel(m: Member<T>, flight: Flight, why: string): void {
+    this.flights.delete(m);
+    flight.finish();
+    flight.controller.abort(domError(why, 'AbortError'));
+  }
+
+  private locate(id: string): [HclSelector<T>, number] {
+    for (const tier of this.tiers()) {
+      const selector = tier.selector as HclSelector<T>;
+      const pos = selector.byId.get(id);
+      if (pos !== undefined) return [selector, pos];
+    }
+    throw new UnknownIdError(String(id));
+  }
+}
+
+function checkReport(value: unknown): HclLoadReport | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { rif, latencyMs } = value as { rif?: unknown; latencyMs?: unknown };
+  if (typeof rif !== 'number' || !(rif >= 0) || rif === Number.POSITIVE_INFINITY) return undefined;
+  if (typeof latencyMs !== 'number' || !(latencyMs >= 0) || latencyMs === Number.POSITIVE_INFINITY) return undefined;
+  return { rif, latencyMs };
+}
+
+/** An optional delay option for `setTimeout`: finite, > 0, at most 2^31 − 1 ms. */
+function timerMs(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(name, value, `a number > 0 and <= ${MAX_TIMER_MS}`);
+  }
+  return value;
+}
+
+function timersOption(value: unknown): HealthTimers {
+  if (value === undefined) return systemTimers;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as HealthTimers).setTimeout !== 'function' ||
+    typeof (value as HealthTimers).clearTimeout !== 'function'
+  ) {
+    throw new InvalidOptionError('timers', value, '{ setTimeout, clearTimeout }');
+  }
+  return value as HealthTimers;
+}
+
+/** Lets the process exit while this timer is pending, where the runtime can. */
+function unref(handle: unknown): void {
+  try {
+    if (typeof handle === 'object' && handle !== null) {
+      const u = (handle as { unref?: unknown }).unref;
+      if (typeof u === 'function') u.call(handle);
+    } else if (typeof handle === 'number') {
+      const deno = host.Deno;
+      if (deno !== undefined && typeof deno.unrefTimer === 'function') deno.unrefTimer(handle);
+    }
+  } catch {
+    // a fake timer's handle may refuse; nothing to do
+  }
+}
+
+/** A `DOMException` with the given name where the runtime has one, else an `Error` so named. */
+function domError(message: string, name: string): unknown {
+  const D = host.DOMException;
+  if (D !== undefined) return new D(message, name);
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
