@@ -11,6 +11,7 @@
  * runtime.
  */
 import * as loadwise from '../../src/index.js';
+import { formatTable, renderCdfSvg, runScenario, scenarios } from '../../src/sim/index.js';
 import {
   DuplicateIdError,
   InvalidIdError,
@@ -1022,6 +1023,19 @@ async function latencyAware(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The simulator: the same seed must give byte-identical output on every runtime.
+
+function simulatorDeterminism(): void {
+  check('loadwise/sim: slow-server scenario table and SVG identical to the Node recording', () => {
+    const result = runScenario(scenarios['slow-server'], { only: ['PowerOfTwoChoices', 'PeakEwma'] });
+    const text = formatTable(result) + renderCdfSvg(result);
+    let h = 0x811c9dc5; // FNV-1a over the UTF-16 units
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    equal(`${h.toString(16)}:${text.length}`, 'c10801cc:8118', 'output hash');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Every runtime export must be exercised above: a new export fails here until it gets a check.
 
 const COVERED = new Set([
@@ -1094,6 +1108,7 @@ await nginxParity();
 hashGolden();
 await nginxHashParity();
 await resilience();
+simulatorDeterminism();
 await latencyAware();
 console.log(`${passed} passed, ${failed} failed`);
 
