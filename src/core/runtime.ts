@@ -43,6 +43,15 @@ interface Host {
 /** `globalThis`, typed with what the helpers use from it. */
 export const host = globalThis as unknown as Host;
 
+/**
+ * The runtime's `setTimeout` / `clearTimeout`, looked up at call time so that a test runner's
+ * fake timers are honoured.
+ */
+export const systemTimers = {
+  setTimeout: (callback: () => void, ms: number): unknown => host.setTimeout(callback, ms),
+  clearTimeout: (handle: unknown): void => host.clearTimeout(handle),
+};
+
 /** The longest delay `setTimeout` honours (2^31 − 1 ms); longer ones fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 

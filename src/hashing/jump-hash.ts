@@ -322,7 +322,7 @@ function bucketCount(weight: number): number {
  *   buckets the same way.
  * - The mapping therefore depends on the history of membership changes, not only on the
  *   current list: each `add`/`remove`/`setTargets`/`setWeight` is applied as it happens, so
- *   the same sequence of calls gives the same mapping in any process. Reordering ids with
+ *   the same sequence of calls gives the same mapping in any process; reordering ids with
  *   `setTargets` keeps every id's buckets.
  * - A down, excluded or full target's keys go to the targets of rehashed keys, then to the
  *   others in list order: deterministic per key.

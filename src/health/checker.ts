@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS, domError, host, unrefTimer, type AbortSignalLike, type RuntimeAbortSignal, type RuntimeController } from '../core/runtime.js';
+import { MAX_TIMER_MS, domError, host, systemTimers, unrefTimer, type AbortSignalLike, type RuntimeAbortSignal, type RuntimeController } from '../core/runtime.js';
 import { targetId } from '../balancer.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError, LoadwiseError, UnknownIdError } from '../core/errors.js';
@@ -185,10 +185,6 @@ const OPTION_NAMES = [
 ] as const;
 
 
-const systemTimers: HealthTimers = {
-  setTimeout: (callback, ms) => host.setTimeout(callback, ms),
-  clearTimeout: (handle) => host.clearTimeout(handle),
-};
 
 /** The result of one probe. `DISCARD`: cancelled (stop, removal); it counts neither way. */
 type Result = { readonly ok: true } | { readonly ok: false; readonly error?: unknown };

@@ -7,6 +7,7 @@ import { intOption, numberOption } from '../core/options.js';
 import type { Member } from '../core/member.js';
 import type { RandomSource } from '../core/rng.js';
 import type { Selector } from '../core/selector.js';
+import { domError, host, systemTimers, unrefTimer, type RuntimeController } from '../core/runtime.js';
 import type { HealthTimers, ProbeSignal } from '../health/checker.js';
 import type { BalancerOptions, Target } from '../types.js';
 
@@ -243,27 +244,9 @@ export interface HclSignals {
   readonly hot: boolean;
 }
 
-interface Controller {
-  readonly signal: ProbeSignal;
-  abort(reason?: unknown): void;
-}
-
-interface Host {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  AbortController: new () => Controller;
-  DOMException?: new (message: string, name: string) => unknown;
-  Deno?: { unrefTimer?: (id: number) => void };
-}
-const host = globalThis as unknown as Host;
-
-const systemTimers: HealthTimers = {
-  setTimeout: (callback, ms) => host.setTimeout(callback, ms),
-  clearTimeout: (handle) => host.clearTimeout(handle),
-};
 
 interface Flight {
-  readonly controller: Controller;
+  readonly controller: RuntimeController;
   /** Resolves once the answer is recorded or ignored. */
   readonly done: Promise<void>;
   /** Ends the flight: clears its timer; its answer, if any comes, is ignored. */
@@ -492,7 +475,7 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
     for (const m of this.allMembers()) if (!this.flights.has(m)) void this.launch(m);
     if (!this.isProbing) return;
     const handle = this.timers.setTimeout(() => this.tick(), this.intervalMs);
-    unref(handle);
+    unrefTimer(handle);
     this.tickHandle = handle;
     this.hasTick = true;
   }
@@ -547,7 +530,7 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
       finish();
     }, timeoutMs);
     hasTimer = true;
-    unref(timer);
+    unrefTimer(timer);
     let call: Promise<unknown>;
     try {
       call = Promise.resolve(this.probe!(m.target, controller.signal));
@@ -615,26 +598,4 @@ function timersOption(value: unknown): HealthTimers {
   return value as HealthTimers;
 }
 
-/** Lets the process exit while this timer is pending, where the runtime can. */
-function unref(handle: unknown): void {
-  try {
-    if (typeof handle === 'object' && handle !== null) {
-      const u = (handle as { unref?: unknown }).unref;
-      if (typeof u === 'function') u.call(handle);
-    } else if (typeof handle === 'number') {
-      const deno = host.Deno;
-      if (deno !== undefined && typeof deno.unrefTimer === 'function') deno.unrefTimer(handle);
-    }
-  } catch {
-    // a fake timer's handle may refuse; nothing to do
-  }
-}
 
-/** A `DOMException` with the given name where the runtime has one, else an `Error` so named. */
-function domError(message: string, name: string): unknown {
-  const D = host.DOMException;
-  if (D !== undefined) return new D(message, name);
-  const err = new Error(message);
-  err.name = name;
-  return err;
-}
