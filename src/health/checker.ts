@@ -345,7 +345,7 @@ export class HealthChecker<T extends Target = Target> {
    *
    * @example
    * ```ts
-   * process.on('SIGTERM', () => checker.stop());
+   * onShutdown(() => checker.stop()); // your server's shutdown hook
    * ```
    */
   stop(): void {

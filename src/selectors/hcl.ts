@@ -435,7 +435,7 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
    *
    * @example
    * ```ts
-   * process.on('SIGTERM', () => lb.stopProbing());
+   * onShutdown(() => lb.stopProbing()); // your server's shutdown hook
    * ```
    */
   stopProbing(): void {

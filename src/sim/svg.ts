@@ -55,9 +55,9 @@ function msLabel(x: number): string {
  *
  * @example
  * ```ts
- * import { writeFileSync } from 'node:fs';
  * import { renderCdfSvg, runScenario, scenarios } from 'loadwise/sim';
- * writeFileSync('slow-server.svg', renderCdfSvg(runScenario(scenarios['slow-server'])));
+ * const svg = renderCdfSvg(runScenario(scenarios['slow-server']));
+ * // write `svg` to a file with your runtime's file API, or serve it as image/svg+xml
  * ```
  */
 export function renderCdfSvg(result: ScenarioResult | readonly AlgorithmResult[], options: SvgOptions = {}): string {

@@ -687,8 +687,8 @@ export function runConformance(factory: BalancerFactory, options: ConformanceOpt
  *
  * @example
  * ```ts
- * import { test } from 'node:test';
  * import { expectConformance } from 'loadwise/testing';
+ * // `test` from any runner: vitest, Jest, Deno.test, bun:test or Node's test runner
  *
  * test('MyBalancer follows the Balancer contract', () => {
  *   expectConformance((targets) => new MyBalancer(targets), { skip: ['strings'] });

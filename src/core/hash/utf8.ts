@@ -81,7 +81,7 @@ export function encodeUtf8(key: string): number {
           continue;
         }
       }
-      // An unpaired surrogate has no UTF-8 form; U+FFFD is what TextEncoder, Node's Buffer and
+      // An unpaired surrogate has no UTF-8 form; U+FFFD is what TextEncoder, Node's buffers and
       // the WHATWG spec produce, so keys hash the same as in other JavaScript hashing code.
       code = 0xfffd;
     }
