@@ -6,7 +6,7 @@ import { passivePolicy, recordFailure, recordSelection, recordSuccess, type Pass
 import { ejectionTime, intervalOutliers, mayEject, outlierPolicy, type OutlierPolicy } from './health/outlier.js';
 import { rampFactor, slowStartPolicy, type SlowStartPolicy } from './health/slow-start.js';
 import { COMMON_OPTIONS, checkOptionNames, functionOption, numberOption } from './core/options.js';
-import { Registry } from './core/registry.js';
+import { Registry, type WeightRule } from './core/registry.js';
 import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Selector } from './core/selector.js';
@@ -89,7 +89,12 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
    * @param options - common options plus the subclass's own.
    * @param optionNames - the subclass's own option names, for typo detection.
    */
-  protected constructor(targets: readonly T[], options: BalancerOptions | undefined, optionNames: readonly string[]) {
+  protected constructor(
+    targets: readonly T[],
+    options: BalancerOptions | undefined,
+    optionNames: readonly string[],
+    weightRule?: WeightRule,
+  ) {
     checkOptionNames(options, [...COMMON_OPTIONS, ...optionNames]);
     const random = functionOption<RandomSource>('random', options?.random);
     const seed = options?.seed;
@@ -103,7 +108,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const panic = options?.panicThreshold;
     this.panicThreshold = panic === undefined ? 0 : panic === true ? 50 : numberOption('panicThreshold', panic, 50, 0, 100);
     this.onEvent = functionOption<EventListener>('onEvent', options?.onEvent);
-    this.registry = new Registry(targets);
+    this.registry = new Registry(targets, weightRule);
     if (this.outlier?.counts === true) this.intervalStart = this.now();
   }
 

@@ -8,12 +8,21 @@ import type { Target } from '../types.js';
  * a thrown error leaves the registry as it was. Each successful mutation bumps `version`, which
  * tells the balancer to rebuild its derived tables before the next pick.
  */
+/**
+ * An algorithm's extra rule for weights, applied after the general checks (finite, > 0): for
+ * example nginx's integer weights. Throws to reject; the registry is unchanged then.
+ */
+export type WeightRule = (id: string, weight: number) => void;
+
 export class Registry<T extends Target> {
   members: Member<T>[] = [];
   readonly byId = new Map<string, Member<T>>();
   version = 0;
 
-  constructor(targets: readonly T[]) {
+  private readonly weightRule: WeightRule | undefined;
+
+  constructor(targets: readonly T[], weightRule?: WeightRule) {
+    this.weightRule = weightRule;
     this.setTargets(targets);
   }
 
@@ -25,6 +34,7 @@ export class Registry<T extends Target> {
 
   add(target: T): Member<T> {
     const spec = parseTarget(target);
+    this.weightRule?.(spec.id, spec.weight);
     if (this.byId.has(spec.id)) throw new DuplicateIdError(spec.id);
     const m = new Member(target, spec.id, spec.weight, spec.backup, spec.maxActive);
     this.members.push(m);
@@ -54,6 +64,7 @@ export class Registry<T extends Target> {
     const seen = new Set<string>();
     for (let i = 0; i < targets.length; i++) {
       const spec = parseTarget(targets[i]);
+      this.weightRule?.(spec.id, spec.weight);
       if (seen.has(spec.id)) throw new DuplicateIdError(spec.id);
       seen.add(spec.id);
       specs[i] = spec;
@@ -89,7 +100,9 @@ export class Registry<T extends Target> {
 
   setWeight(id: string, weight: number): void {
     const m = this.get(id);
-    m.weight = checkWeight(m.id, weight);
+    const w = checkWeight(m.id, weight);
+    this.weightRule?.(m.id, w);
+    m.weight = w;
     this.version++;
   }
 }

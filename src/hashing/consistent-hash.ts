@@ -10,7 +10,7 @@ import { intOption } from '../core/options.js';
 import { SmoothWeightedSelector } from '../selectors/smooth-weighted.js';
 import { HashSelector } from './hash-selector.js';
 import { loadFactorOption, type HashBalancerOptions } from './options.js';
-import { checkNginxTarget, checkNginxTargets, checkNginxWeight } from './weights.js';
+import { checkNginxWeight } from './weights.js';
 import type { Member } from '../core/member.js';
 import type { Selector } from '../core/selector.js';
 import type { Target } from '../types.js';
@@ -624,7 +624,8 @@ export class ConsistentHash<T extends Target = Target> extends BaseBalancer<T> {
   private readonly pointsPerWeight: number;
 
   constructor(targets: readonly T[], options?: ConsistentHashOptions) {
-    super(targets, options, ['compat', 'pointsPerWeight', 'loadFactor']);
+    // In nginx mode weights must be integers (1..10,000), as in nginx, in every mutation.
+    super(targets, options, ['compat', 'pointsPerWeight', 'loadFactor'], options?.compat === 'nginx' ? checkNginxWeight : undefined);
     this.mode = compatOption(options?.compat);
     this.loadFactor = loadFactorOption(options?.loadFactor);
     const ppw = options?.pointsPerWeight;
@@ -632,25 +633,6 @@ export class ConsistentHash<T extends Target = Target> extends BaseBalancer<T> {
       throw new InvalidOptionError('pointsPerWeight', ppw, `to be omitted with compat: '${String(options?.compat)}', whose point counts are fixed`);
     }
     this.pointsPerWeight = intOption('pointsPerWeight', ppw, DEFAULT_POINTS_PER_WEIGHT, 1, 1 << 20);
-    if (this.mode === MODE_NGINX) checkNginxTargets(targets);
-  }
-
-  /** Adds a target; in nginx mode its weight must be an integer (1..10,000). */
-  override add(target: T): void {
-    if (this.mode === MODE_NGINX) checkNginxTarget(target);
-    super.add(target);
-  }
-
-  /** Replaces the membership; in nginx mode every weight must be an integer (1..10,000). */
-  override setTargets(targets: readonly T[]): void {
-    if (this.mode === MODE_NGINX) checkNginxTargets(targets);
-    super.setTargets(targets);
-  }
-
-  /** Changes a weight; in nginx mode it must be an integer (1..10,000). */
-  override setWeight(id: string, weight: number): void {
-    if (this.mode === MODE_NGINX && typeof id === 'string') checkNginxWeight(id, weight);
-    super.setWeight(id, weight);
   }
 
   protected createSelector(): Selector<T> {

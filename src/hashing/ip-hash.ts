@@ -1,6 +1,6 @@
 import { BaseBalancer } from '../balancer.js';
 import { HashSelector } from './hash-selector.js';
-import { WeightWalk, checkNginxTarget, checkNginxTargets, checkNginxWeight } from './weights.js';
+import { WeightWalk, checkNginxWeight } from './weights.js';
 import type { Member } from '../core/member.js';
 import type { Selector } from '../core/selector.js';
 import type { BalancerOptions, Target } from '../types.js';
@@ -307,26 +307,8 @@ class IpHashSelector<T extends Target> extends HashSelector<T> {
  */
 export class IpHash<T extends Target = Target> extends BaseBalancer<T> {
   constructor(targets: readonly T[], options?: IpHashOptions) {
-    super(targets, options, []);
-    checkNginxTargets(targets);
-  }
-
-  /** Adds a target; its weight must be an integer (1..10,000), as in nginx. */
-  override add(target: T): void {
-    checkNginxTarget(target);
-    super.add(target);
-  }
-
-  /** Replaces the membership; every weight must be an integer (1..10,000), as in nginx. */
-  override setTargets(targets: readonly T[]): void {
-    checkNginxTargets(targets);
-    super.setTargets(targets);
-  }
-
-  /** Changes a weight; it must be an integer (1..10,000), as in nginx. */
-  override setWeight(id: string, weight: number): void {
-    if (typeof id === 'string') checkNginxWeight(id, weight);
-    super.setWeight(id, weight);
+    // Weights must be integers (1..10,000), as in nginx, in every mutation.
+    super(targets, options, [], checkNginxWeight);
   }
 
   protected createSelector(): Selector<T> {

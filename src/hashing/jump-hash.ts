@@ -1,6 +1,5 @@
 import { BaseBalancer } from '../balancer.js';
 import { InvalidWeightError } from '../core/errors.js';
-import { parseTarget } from '../core/member.js';
 import { encodeUtf8, utf8Scratch } from '../core/hash/utf8.js';
 import { xxhash32 } from '../core/hash/xxhash32.js';
 import { fmix32 } from '../core/hash/mix.js';
@@ -103,22 +102,6 @@ const EXPECTED_WEIGHT = `an integer from 1 to ${JUMP_HASH_MAX_WEIGHT} (JumpHash 
 /** Rejects a weight that is valid in general (finite, > 0) but not a whole number of buckets. */
 function checkBucketWeight(id: string, weight: number): void {
   if (!Number.isInteger(weight) || weight > JUMP_HASH_MAX_WEIGHT) throw new InvalidWeightError(id, weight, EXPECTED_WEIGHT);
-}
-
-/** Validates every target (the registry's own errors first), then the jump-specific weight rule. */
-function checkTargets<T extends Target>(targets: readonly T[]): readonly T[] {
-  if (Array.isArray(targets)) {
-    for (const t of targets) {
-      const spec = parseTarget(t);
-      checkBucketWeight(spec.id, spec.weight);
-    }
-  }
-  return targets;
-}
-
-/** A valid weight that is not a whole bucket count; anything else is left to the registry. */
-function isBadBucketWeight(weight: unknown): weight is number {
-  return typeof weight === 'number' && weight > 0 && weight !== Number.POSITIVE_INFINITY && (!Number.isInteger(weight) || weight > JUMP_HASH_MAX_WEIGHT);
 }
 
 class JumpSelector<T extends Target> extends HashSelector<T> {
@@ -342,13 +325,12 @@ export class JumpHash<T extends Target = Target> extends BaseBalancer<T> {
   private readonly loadFactor: number;
 
   constructor(targets: readonly T[], options?: JumpHashOptions) {
-    super(checkTargets(targets), options, ['loadFactor']);
+    super(targets, options, ['loadFactor'], checkBucketWeight);
     this.loadFactor = loadFactorOption(options?.loadFactor);
     this.tiers(); // assign the initial buckets now: later changes are applied on top, in order
   }
 
   override add(target: T): void {
-    checkTargets([target]);
     super.add(target);
     this.tiers(); // apply the bucket change now, so the mapping follows the call sequence
   }
@@ -360,13 +342,11 @@ export class JumpHash<T extends Target = Target> extends BaseBalancer<T> {
   }
 
   override setTargets(targets: readonly T[]): void {
-    checkTargets(targets);
     super.setTargets(targets);
     this.tiers();
   }
 
   override setWeight(id: string, weight: number): void {
-    if (isBadBucketWeight(weight)) throw new InvalidWeightError(String(id), weight, EXPECTED_WEIGHT);
     super.setWeight(id, weight);
     this.tiers();
   }

@@ -2,7 +2,7 @@ import { BaseBalancer } from '../balancer.js';
 import { CRC32_INIT, crc32Final, crc32Update, crc32UpdateByte, encodeUtf8, utf8Scratch } from '../core/hash/index.js';
 import { SmoothWeightedSelector } from '../selectors/smooth-weighted.js';
 import { HashSelector } from './hash-selector.js';
-import { WeightWalk, checkNginxTarget, checkNginxTargets, checkNginxWeight } from './weights.js';
+import { WeightWalk, checkNginxWeight } from './weights.js';
 import type { Member } from '../core/member.js';
 import type { Selector } from '../core/selector.js';
 import type { BalancerOptions, Target } from '../types.js';
@@ -144,26 +144,8 @@ class ModuloSelector<T extends Target> extends HashSelector<T> {
  */
 export class ModuloHash<T extends Target = Target> extends BaseBalancer<T> {
   constructor(targets: readonly T[], options?: ModuloHashOptions) {
-    super(targets, options, []);
-    checkNginxTargets(targets);
-  }
-
-  /** Adds a target; its weight must be an integer (1..10,000), as in nginx. */
-  override add(target: T): void {
-    checkNginxTarget(target);
-    super.add(target);
-  }
-
-  /** Replaces the membership; every weight must be an integer (1..10,000), as in nginx. */
-  override setTargets(targets: readonly T[]): void {
-    checkNginxTargets(targets);
-    super.setTargets(targets);
-  }
-
-  /** Changes a weight; it must be an integer (1..10,000), as in nginx. */
-  override setWeight(id: string, weight: number): void {
-    if (typeof id === 'string') checkNginxWeight(id, weight);
-    super.setWeight(id, weight);
+    // Weights must be integers (1..10,000), as in nginx, in every mutation.
+    super(targets, options, [], checkNginxWeight);
   }
 
   protected createSelector(): Selector<T> {

@@ -78,33 +78,3 @@ export function checkNginxWeight(id: string, weight: unknown): void {
   if (typeof weight !== 'number' || !(weight > 0) || weight === Number.POSITIVE_INFINITY) return;
   if (!Number.isInteger(weight) || weight > MAX_NGINX_WEIGHT) throw new InvalidWeightError(id, weight, EXPECTED);
 }
-
-/**
- * {@link checkNginxWeight} for one target as passed to `add` (a string has weight 1).
- *
- * @internal
- * @example
- * ```ts
- * checkNginxTarget({ id: 'a:80', weight: 0.5 }); // throws InvalidWeightError
- * ```
- */
-export function checkNginxTarget(target: unknown): void {
-  if (typeof target !== 'object' || target === null) return;
-  const t = target as { id?: unknown; weight?: unknown };
-  if (typeof t.id === 'string') checkNginxWeight(t.id, t.weight);
-}
-
-/**
- * {@link checkNginxTarget} for every element of a target list as passed to `setTargets` or a
- * constructor; a non-array is left to the registry.
- *
- * @internal
- * @example
- * ```ts
- * checkNginxTargets(['a:80', { id: 'b:80', weight: 3 }]); // ok
- * ```
- */
-export function checkNginxTargets(targets: unknown): void {
-  if (!Array.isArray(targets)) return;
-  for (const t of targets as unknown[]) checkNginxTarget(t);
-}
