@@ -12,7 +12,10 @@ import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
+  Hcl,
   LeastConnections,
+  LeastTime,
+  PeakEwma,
   PowerOfTwoChoices,
   Random,
   RoundRobin,
@@ -65,6 +68,9 @@ const makers: ReadonlyArray<readonly [string, () => Balancer<Target>]> = [
   ['WeightedRandom', () => new WeightedRandom<Target>(weightedHosts(N), { seed: 1 })],
   ['LeastConnections', () => new LeastConnections(hostIds(N), { seed: 1 })],
   ['PowerOfTwoChoices', () => new PowerOfTwoChoices(hostIds(N), { seed: 1 })],
+  ['PeakEwma', () => new PeakEwma(hostIds(N), { seed: 1 })],
+  ['LeastTime', () => new LeastTime(hostIds(N), { seed: 1 })],
+  ['Hcl', () => new Hcl(hostIds(N), { seed: 1 })],
   // Every health feature on (all targets healthy): still nothing but the lease.
   ['WeightedRoundRobin+health', () => new WeightedRoundRobin<Target>(weightedHosts(N), HEALTH_ALL)],
   ['LeastConnections+health', () => new LeastConnections(hostIds(N), HEALTH_ALL)],

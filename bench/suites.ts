@@ -5,7 +5,10 @@
  */
 import { do_not_optimize } from 'mitata';
 import {
+  Hcl,
   LeastConnections,
+  LeastTime,
+  PeakEwma,
   PowerOfTwoChoices,
   Random,
   RoundRobin,
@@ -35,6 +38,13 @@ export interface Case {
 }
 
 export type SelectorSuiteId = 'rr' | 'wrr' | 'random' | 'wrandom' | 'lc' | 'p2c';
+/**
+ * The latency-aware balancers. They read the clock twice per request (the lease's start, the
+ * release's end), so each suite also times the same balancer on an injected counter clock and,
+ * as a reference row, two `performance.now()` calls alone: the share of the clock is visible.
+ */
+export type LatencySuiteId = 'ewma' | 'least-time' | 'hcl';
+export const LATENCY_SUITE_IDS: readonly LatencySuiteId[] = ['ewma', 'least-time', 'hcl'];
 /** The hash family's lookup suites (bench/hash-suites.ts), one process each. */
 export type HashSuiteId = 'hash-ring' | 'hash-maglev' | 'hash-jump' | 'hash-rendezvous' | 'hash-modulo' | 'hash-ip';
 /**
@@ -42,7 +52,7 @@ export type HashSuiteId = 'hash-ring' | 'hash-maglev' | 'hash-jump' | 'hash-rend
  * and without `passive`, `outlier` and `slowStart`, in the same process (see HEALTH_SUITE_IDS).
  */
 export type HealthSuiteId = 'health-wrr' | 'health-lc';
-export type SuiteId = SelectorSuiteId | HashSuiteId | HealthSuiteId;
+export type SuiteId = SelectorSuiteId | LatencySuiteId | HashSuiteId | HealthSuiteId;
 export const HEALTH_SUITE_IDS: readonly HealthSuiteId[] = ['health-wrr', 'health-lc'];
 /** The issue's bound: acquire+release with health features on costs at most this × without. */
 export const HEALTH_MAX_RATIO = 1.5;
@@ -168,6 +178,38 @@ const makeWrrHealthStats: Make = (n) => new WeightedRoundRobin<Target>(weightedH
 const makeLcHealth: Make = (n) => new LeastConnections(hostIds(n), HEALTH);
 const makeLcHealthStats: Make = (n) => new LeastConnections(hostIds(n), HEALTH_STATS);
 
+/**
+ * A clock that costs next to nothing: a counter advancing 1 µs per read, kept in a typed array so
+ * that writing it allocates no heap number. Only for separating the clock's cost from the rest.
+ */
+function counterClock(): () => number {
+  const t = new Float64Array(1);
+  return () => (t[0]! += 0.001);
+}
+
+const makePeakEwma: Make = (n) => new PeakEwma(hostIds(n), SEED);
+const makePeakEwmaCounter: Make = (n) => new PeakEwma(hostIds(n), { seed: 1, now: counterClock() });
+const makeLeastTime: Make = (n) => new LeastTime(hostIds(n), SEED);
+const makeLeastTimeCounter: Make = (n) => new LeastTime(hostIds(n), { seed: 1, now: counterClock() });
+const makeHcl: Make = (n) => new Hcl(hostIds(n), SEED);
+const makeHclCounter: Make = (n) => new Hcl(hostIds(n), { seed: 1, now: counterClock() });
+
+/** The clock alone: the two reads every latency-aware acquire+release makes. */
+const clockReference = peer('reference: 2 × performance.now()', 'acquire+release', () => () => (): void => {
+  do_not_optimize(performance.now());
+  do_not_optimize(performance.now());
+});
+
+function latencySuite(id: LatencySuiteId, balancer: string, make: Make, makeCounter: Make): Suite {
+  return suite(id, balancer, 'n plain ids (weight 1)', [
+    lw(balancer, 'pick', pickCase(make)),
+    lw(balancer, 'acquire+release', acquireCase(make)),
+    { ...lw(`${balancer}, counter clock`, 'acquire+release', acquireCase(makeCounter)), label: `loadwise ${balancer} acquire+release (counter clock)` },
+    clockReference,
+    lw(balancer, 'acquire+release, 64 open', openCase(make)),
+  ]);
+}
+
 /** Impl labels of the health suites: the plain balancer, then the two health configurations. */
 export const HEALTH_VARIANTS = ['', ' + passive, outlier, slowStart', ' + passive, outlier (with successRate, failurePercentage), slowStart'] as const;
 
@@ -250,6 +292,9 @@ export const SUITES: readonly Suite[] = [
     ),
     lw('PowerOfTwoChoices', 'acquire+release, 64 open', openCase(makeP2c)),
   ]),
+  latencySuite('ewma', 'PeakEwma', makePeakEwma, makePeakEwmaCounter),
+  latencySuite('least-time', 'LeastTime', makeLeastTime, makeLeastTimeCounter),
+  latencySuite('hcl', 'Hcl', makeHcl, makeHclCounter),
   healthSuite('health-wrr', 'WeightedRoundRobin', 'n targets, weights cycling 1..5, all healthy', [makeWrr, makeWrrHealth, makeWrrHealthStats]),
   healthSuite('health-lc', 'LeastConnections', 'n plain ids (weight 1), all healthy', [makeLc, makeLcHealth, makeLcHealthStats]),
 ];
