@@ -55,9 +55,9 @@ export type HclProbe<T extends Target = Target> = (target: T, signal: ProbeSigna
  * ```
  */
 export interface HclOptions<T extends Target = Target> extends BalancerOptions {
-  /** Distinct candidates compared per pick, 2 or more (capped at the number available); default 3, Prequal's r_probe. */
+  /** Distinct candidates compared per pick, 2 or more (capped at the number available); default 3, the r_probe of Prequal's testbed. */
   readonly choices?: number;
-  /** Q_RIF: a candidate is hot when its load exceeds this quantile of recent loads; from 0 to 1, default 0.84 (the paper's). */
+  /** Q_RIF: a candidate is hot when its load exceeds this quantile of recent loads; from 0 to 1, default 0.84 (Prequal's testbed Q_RIF, 2^−0.25 ≈ 0.84; the paper recommends 0.6 to 0.9). */
   readonly quantile?: number;
   /** Optional active probe; probing runs between `startProbing()` and `stopProbing()`. */
   readonly probe?: HclProbe<T>;
@@ -73,9 +73,9 @@ export interface HclOptions<T extends Target = Target> extends BalancerOptions {
 
 const OPTION_NAMES = ['choices', 'quantile', 'probe', 'probeIntervalMs', 'probeTimeoutMs', 'maxReportAgeMs', 'timers'] as const;
 
-/** Prequal issues r_probe = 3 probes per query. */
+/** Prequal's testbed issues r_probe = 3 probes per query (NSDI '24, §5). */
 const DEFAULT_CHOICES = 3;
-/** Prequal's Q_RIF. */
+/** Prequal's testbed Q_RIF = 2^−0.25, printed as 0.84 in the paper (§5). */
 const DEFAULT_QUANTILE = 0.84;
 /** Recent candidate loads the Q_RIF quantile is taken over. */
 const WINDOW = 64;
@@ -275,13 +275,20 @@ interface Flight {
  *   recovered wins traffic back slowly (when the other candidates are hot); with reports it
  *   does as soon as they say it is fast.
  *
- * Parameters from the paper: Q_RIF = 0.84 (`quantile`); r_probe = 3 probes per query, so
- * `choices` = 3. The paper's probe pool (at most 16 probes, each reused a bounded number of
- * times and aged out) exists because its probes are remote calls; in process the balancer
- * knows every target's local signals for free, so each pick samples fresh candidates instead
- * of reusing old probe answers. The quantile is taken over the last 64 sampled loads (linear
- * interpolation between ranks), so with every load equal nothing is hot. Weights, which
- * Prequal does not have, weight the sampling and divide RIF.
+ * Parameters, from the paper (NSDI '24, §4 and §5): hot means RIF strictly *exceeds* the
+ * Q_RIF quantile of the client's estimate of the RIF distribution; `quantile` defaults to 0.84,
+ * the testbed's Q_RIF = 2^−0.25 ≈ 0.84 as the paper prints it (it recommends Q_RIF in
+ * [0.6, 0.9] and reports that even 0, RIF-only control, is effective); `choices` defaults to
+ * 3, the testbed's r_probe of 3 probes per query (the paper finds it insensitive down to one
+ * probe per query). The paper's probe pool (at most 16 probes, aged out after 1 s, each reused
+ * at most b_reuse times with δ = 1, one removal per query alternating the oldest and the worst)
+ * exists because its probes are remote calls; in process the balancer knows every target's
+ * local signals for free, so each pick samples fresh candidates instead of reusing old probe
+ * answers. A Prequal server answers a probe with the median of its recent latencies at (or
+ * near) its current RIF: that is what a `probe` or `reportLoad` should send as `latencyMs`.
+ * Not from the paper: the window of the last 64 sampled loads the quantile is taken over
+ * (linear interpolation between ranks, so with every load equal nothing is hot), and weights,
+ * which Prequal does not have; here they weight the sampling and divide RIF.
  *
  * Cost per pick: O(choices · log 64) to keep the quantile window sorted (plus a move of the
  * window values lying between the newest and the oldest load); no allocation besides the lease. Latency is measured on the injected clock unless releases report it.
