@@ -1,3 +1,30 @@
+/**
+ * `loadwise`: embeddable, dependency-free load-balancing algorithms for Node, Deno and Bun. Every
+ * balancer (round robin, smooth weighted round robin, random, least connections, power of two
+ * choices, peak EWMA, least time, HCL, and the consistent-hash family: ring, Maglev, rendezvous,
+ * jump, IP and modulo hashing) implements the same {@link Balancer} interface: `pick()` chooses a
+ * target, `acquire()` opens a {@link Lease} that the load-aware algorithms count until it is
+ * released. Passive failure counting, outlier ejection, slow start, an active
+ * {@link HealthChecker} and {@link withRetry} build on it. Randomness and time are injectable, so
+ * tests run deterministically; the simulator and test helpers live in `loadwise/sim` and
+ * `loadwise/testing`.
+ *
+ * @example
+ * ```ts
+ * import { LeastConnections } from 'loadwise';
+ *
+ * const lb = new LeastConnections([
+ *   { id: 'api-1:8080', url: 'http://10.0.0.1:8080' },
+ *   { id: 'api-2:8080', url: 'http://10.0.0.2:8080', weight: 2 },
+ * ]);
+ *
+ * const lease = lb.acquire(); // the least-loaded target, counted in flight
+ * const res = await fetch(lease.target.url + '/v1/users');
+ * lease.release(res.ok ? 'success' : 'failure');
+ * ```
+ *
+ * @module loadwise
+ */
 export { targetId } from './balancer.js';
 export { RoundRobin, type RoundRobinOptions } from './selectors/round-robin.js';
 export { WeightedRoundRobin, type WeightedRoundRobinOptions } from './selectors/weighted-round-robin.js';
@@ -68,6 +95,7 @@ export {
   type ProbeSignal,
   type ProbeSignalLike,
 } from './health/checker.js';
+export type { RuntimeAbortSignal } from './core/runtime.js';
 export { PeakEwma, type PeakEwmaOptions, type PeakEwmaNoHistory } from './selectors/peak-ewma.js';
 export { LeastTime, type LeastTimeOptions } from './selectors/least-time.js';
 export { Hcl, type HclOptions, type HclProbe, type HclLoadReport, type HclSignals } from './selectors/hcl.js';

@@ -32,7 +32,7 @@
  * const svg = renderCdfSvg(result); // write it wherever you like
  * ```
  *
- * @module
+ * @module loadwise/sim
  */
 export { simulate, validateScenario, capacityRps, cluster, offeredUtilisation, type SimulateOptions } from './engine.js';
 export { runScenario, type RunOptions } from './run.js';

@@ -16,7 +16,7 @@
  *   }),
  * );
  * ```
- * @module
+ * @module loadwise/testing/arbitraries
  */
 import * as fc from 'fast-check';
 import type { Arbitrary } from 'fast-check';

@@ -631,7 +631,7 @@ function context(factory: BalancerFactory, options: ConformanceOptions): Ctx {
  *
  * @example
  * ```ts
- * import { describe, it } from 'vitest'; // or node:test, Jest, Mocha ...
+ * import { describe, it } from 'vitest'; // or Node's built-in runner, Jest, Mocha ...
  * import { conformanceCases } from 'loadwise/testing';
  *
  * describe('MyBalancer', () => {

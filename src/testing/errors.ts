@@ -1,7 +1,7 @@
 /**
  * Errors thrown by the `loadwise/testing` assertions. They are plain `Error` subclasses, not
- * tied to any test runner: every runner (vitest, Jest, `node:test`, Mocha, Deno, Bun) reports a
- * thrown `Error` as a failure and prints its message.
+ * tied to any test runner: every runner (vitest, Jest, Node's built-in runner, Mocha, Deno, Bun)
+ * reports a thrown `Error` as a failure and prints its message.
  */
 import type { ConformanceResult } from './conformance.js';
 import type { DisruptionBound, DisruptionReport } from './disruption.js';

@@ -15,7 +15,7 @@
  * ```ts
  * import { expectShares, expectConformance } from 'loadwise/testing';
  * ```
- * @module
+ * @module loadwise/testing
  */
 export { checkShares, expectShares, type ShareOptions, type ShareReport, type ShareRow, type ShareMethod, type Tally } from './shares.js';
 export { bonferroniZ, normalQuantile } from './normal.js';
