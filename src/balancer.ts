@@ -314,7 +314,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   /**
    * Reports the result of an active health check: an unhealthy target leaves rotation until it
    * is reported healthy again (independently of `markDown`, which stays the operator's call).
-   * {@link HealthChecker} calls this; call it yourself to feed checks from elsewhere.
+   * {@link loadwise!HealthChecker} calls this; call it yourself to feed checks from elsewhere.
    */
   reportHealth(id: string, healthy: boolean): void {
     this.setHealth(this.registry.get(id), Blocked.Unhealthy, !healthy, 'health-check', Number.NaN);

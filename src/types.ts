@@ -132,7 +132,7 @@ export interface TargetStats {
  * ```
  */
 export interface Balancer<T extends Target = Target> {
-  /** Chooses a target without opening a lease. Throws {@link NoTargetError} when none is eligible. */
+  /** Chooses a target without opening a lease. Throws {@link loadwise!NoTargetError} when none is eligible. */
   pick(input?: string | PickRequest): T;
   /** Chooses a target and opens a lease on it (counted as in flight until released). */
   acquire(input?: string | PickRequest): Lease<T>;
