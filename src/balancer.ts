@@ -47,6 +47,18 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   protected readonly now: Clock;
   /** When true, `acquire` stamps leases with the clock so releases measure latency. */
   protected measuresLatency = false;
+  /**
+   * @internal A release's numbers: `[0]` latency in ms (NaN when unknown), `[1]` the clock
+   * reading of the release (NaN unless a subclass took one). Passed by reference so that no
+   * double crosses a call, which V8 would box (see `LeaseOwner` in core/lease.ts).
+   */
+  readonly releaseSample = new Float64Array(2);
+  /**
+   * A clock reading the selector took while choosing (PeakEwma decays its candidates with one),
+   * or NaN: `acquire` stamps the lease with it instead of reading the clock again, and clears
+   * it; `pick` clears it too, so no later lease sees a stale reading.
+   */
+  protected readonly pickTime = new Float64Array(1).fill(Number.NaN);
 
   private readonly registry: Registry<T>;
   private builtVersion = -1;
@@ -138,7 +150,9 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   pick(input?: string | PickRequest): T {
-    return this.choose(input).target;
+    const m = this.choose(input);
+    this.pickTime[0] = Number.NaN;
+    return m.target;
   }
 
   acquire(input?: string | PickRequest): Lease<T> {
@@ -149,14 +163,26 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
     }
     if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
-    return new OpenLease(this, m, this.measuresLatency ? this.now() : Number.NaN);
+    let startedAt = Number.NaN;
+    if (this.measuresLatency) {
+      const slot = this.pickTime;
+      startedAt = slot[0]!;
+      if (startedAt === startedAt) slot[0] = Number.NaN;
+      else startedAt = this.now();
+    }
+    return new OpenLease(this, m, startedAt);
   }
 
-  /** @internal Called by a lease when it closes; not part of the public API. */
-  settle(m: Member<T>, ok: boolean, latencyMs: number, startedAt: number): void {
+  /** @internal Called by a lease when it closes (its reported latency in `releaseSample[0]`); not part of the public API. */
+  settle(m: Member<T>, ok: boolean, lease: OpenLease<T>): void {
     m.active--;
     if (!ok) m.failures++;
-    if (latencyMs !== latencyMs && startedAt === startedAt) latencyMs = this.now() - startedAt;
+    const sample = this.releaseSample;
+    let latencyMs = sample[0]!;
+    if (latencyMs !== latencyMs) {
+      const startedAt = lease.startedAt;
+      if (startedAt === startedAt) latencyMs = sample[0] = this.now() - startedAt;
+    }
     if (latencyMs === latencyMs) {
       m.latencyMs = m.latencyMs === m.latencyMs ? m.latencyMs + LATENCY_ALPHA * (latencyMs - m.latencyMs) : latencyMs;
     }
@@ -168,7 +194,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
         if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
       }
       if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
-      if (this.tracksLatency) this.tierOf(m).selector.released!(m.pos, ok, latencyMs);
+      if (this.tracksLatency) this.tierOf(m).selector.released!(m.pos, ok, sample);
     }
     if (this.passive !== null) {
       if (!ok) this.passiveFailure(m, this.passive);

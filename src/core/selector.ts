@@ -39,11 +39,13 @@ export interface Selector<T extends Target = Target> {
   /** Set when the selector wants {@link Selector.released} after every release (latency-aware balancers). */
   readonly tracksLatency?: boolean;
   /**
-   * Called after a lease on the member at `pos` closed (after `activeChanged`), with the outcome
-   * and its latency in ms (NaN when neither reported nor measured; a balancer that sets
-   * `measuresLatency` always gets a measurement from its clock).
+   * Called after a lease on the member at `pos` closed (after `activeChanged`), with the outcome.
+   * `sample[0]` is its latency in ms (NaN when neither reported nor measured; a balancer that
+   * sets `measuresLatency` always gets a measurement from its clock); `sample[1]` is the clock
+   * reading of the release when the balancer took one, else NaN. Numbers travel in the array
+   * because V8 boxes a double passed to a call it does not inline.
    */
-  released?(pos: number, ok: boolean, latencyMs: number): void;
+  released?(pos: number, ok: boolean, sample: Float64Array): void;
 
   /** Set when the selector wants {@link Selector.availabilityChanged} (down/up, capacity). */
   readonly tracksAvailability?: boolean;

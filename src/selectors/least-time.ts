@@ -140,7 +140,8 @@ class LeastTimeSelector<T extends Target> implements Selector<T> {
    * move it by `(100 − factor) %`. Failed requests do not count (Angie skips peers freed with
    * `NGX_PEER_FAILED` or `NGX_PEER_NEXT`).
    */
-  released(pos: number, ok: boolean, latencyMs: number): void {
+  released(pos: number, ok: boolean, sample: Float64Array): void {
+    const latencyMs = sample[0]!;
     if (!ok || latencyMs !== latencyMs) return;
     const prev = this.avg[pos]!;
     let next = prev === prev ? (prev * this.factor + latencyMs * (100 - this.factor)) / 100 : latencyMs;

@@ -1,13 +1,14 @@
 import { BaseBalancer } from '../balancer.js';
 import { CandidateDraw } from '../core/candidates.js';
 import { randomIndex } from '../core/sampling.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { InvalidOptionError, UnknownIdError } from '../core/errors.js';
 import { intOption } from '../core/options.js';
+import type { OpenLease } from '../core/lease.js';
 import type { Member } from '../core/member.js';
 import type { RandomSource } from '../core/rng.js';
 import type { Selector } from '../core/selector.js';
-import type { BalancerOptions, PickRequest, Target } from '../types.js';
+import type { BalancerOptions, Target } from '../types.js';
 
 /**
  * What a target without any latency history costs, in {@link PeakEwma}:
@@ -61,35 +62,6 @@ const DEFAULT_RTT_MS = 30;
 /** Finagle's `Penalty = Long.MaxValue >> 16` (2^47 − 1, in ns), converted to ms. */
 const FINAGLE_PENALTY_MS = (2 ** 47 - 1) / 1e6;
 
-/**
- * One clock reading shared between the steps of a request, so that an acquire and a release
- * cost one clock read each. With `performance.now()` at about 50 ns on some VMs, Finagle's five
- * reads per request (two candidates' loads, `start`, `end` and its `observe`) would dominate.
- *
- * - A pick reads the clock once to decay its candidates and leaves the reading `pending`; the
- *   lease stamp `acquire` takes right after consumes it instead of reading again. `pick()`
- *   clears it, so a later reader never sees a stale value.
- * - A release reads the clock once: the reading both measures the latency and stamps the update.
- */
-class SharedClock {
-  /** A reading for the next `read` (the lease stamp after a pick), or NaN. */
-  pending = Number.NaN;
-  /** The reading of the release in progress. */
-  releasedAt = Number.NaN;
-
-  constructor(readonly source: Clock) {}
-
-  /** The clock the shared base uses. */
-  readonly read = (): number => {
-    const t = this.pending;
-    if (t === t) {
-      this.pending = Number.NaN;
-      return t;
-    }
-    return this.source();
-  };
-}
-
 class PeakEwmaSelector<T extends Target> implements Selector<T> {
   readonly tracksLatency = true;
 
@@ -100,6 +72,12 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
   /** When each estimate was last updated (Finagle's `stamp`). */
   private stamp = new Float64Array(0);
   private readonly draw = new CandidateDraw();
+  /**
+   * Numbers that would otherwise cross calls, which V8 boxes (allocates) when it does not
+   * inline the callee: a pick's clock reading `[0]`, two candidates' costs `[1]`, `[2]` (see
+   * `cost`), and `expNeg`'s argument `[X]` and result `[EXP]`.
+   */
+  private readonly scratch = new Float64Array(5);
   /** 1 / τ: a multiplication per decay instead of a division. */
   private readonly rate: number;
   /** Two choices over equal weights: Finagle's own two-draw pick, without the alias table. */
@@ -107,7 +85,9 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
 
   constructor(
     private readonly random: RandomSource,
-    private readonly clock: SharedClock,
+    private readonly now: Clock,
+    /** The base's `pickTime`: where a pick leaves its clock reading for the lease. */
+    private readonly pickTime: Float64Array,
     private readonly choices: number,
     tau: number,
     private readonly penaltyMode: boolean,
@@ -134,7 +114,7 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
         stamp[j] = this.stamp[k]!;
       } else {
         // Finagle's Metric and tower's RttEstimate start their clocks when the node is created.
-        if (now !== now) now = this.clock.source();
+        if (now !== now) now = this.now();
         est[j] = this.initial;
         stamp[j] = now;
       }
@@ -175,24 +155,30 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
    * are divided by weight, compared by cross-multiplication. One clock reading for both.
    */
   private cheaper(a: number, b: number): number {
-    const t = this.clock.source();
-    this.clock.pending = t;
-    return this.cost(a, t) * this.weight[b]! < this.cost(b, t) * this.weight[a]! ? a : b;
+    const t = this.now();
+    this.pickTime[0] = t;
+    const s = this.scratch;
+    s[0] = t;
+    this.cost(a, 1);
+    this.cost(b, 2);
+    return s[1]! * this.weight[b]! < s[2]! * this.weight[a]! ? a : b;
   }
 
   /** The cheapest of `got > 2` candidates; a tie goes to the later draw, as in Finagle's P2C. */
   private selectAmong(out: Int32Array, got: number): number {
-    const t = this.clock.source();
-    this.clock.pending = t;
+    const t = this.now();
+    this.pickTime[0] = t;
+    const s = this.scratch;
+    s[0] = t;
     const weight = this.weight;
     let best = out[0]!;
-    let bestCost = this.cost(best, t);
+    this.cost(best, 1);
     for (let k = 1; k < got; k++) {
       const i = out[k]!;
-      const c = this.cost(i, t);
-      if (!(bestCost * weight[i]! < c * weight[best]!)) {
+      this.cost(i, 2);
+      if (!(s[1]! * weight[i]! < s[2]! * weight[best]!)) {
         best = i;
-        bestCost = c;
+        s[1] = s[2]!;
       }
     }
     return best;
@@ -202,18 +188,23 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
    * Finagle's `Metric.get()`: first `observe(0.0)`, which decays the estimate by
    * `exp(-Δt/τ)` for the time since its last update and restamps it, then the load
    * `cost × (pending + 1)`, or `Penalty + pending` for a node with no history and requests in
-   * flight (penalty mode).
+   * flight (penalty mode). Reads the pick's time from `scratch[0]` and writes the cost to
+   * `scratch[slot]`: no double is passed to or returned from a call, which V8 would box.
    */
-  private cost(i: number, t: number): number {
+  private cost(i: number, slot: number): void {
+    const s = this.scratch;
+    const t = s[0]!;
     let e = this.est[i]!;
     const st = this.stamp[i]!;
     if (t > st && e !== 0) {
-      e *= expNeg((t - st) * this.rate);
+      s[X] = (t - st) * this.rate;
+      expNeg(s);
+      e *= s[EXP]!;
       this.est[i] = e;
     }
     this.stamp[i] = t;
     const pending = this.members[i]!.active;
-    return this.penaltyMode && e === 0 && pending !== 0 ? this.penalty + pending : e * (pending + 1);
+    s[slot] = this.penaltyMode && e === 0 && pending !== 0 ? this.penalty + pending : e * (pending + 1);
   }
 
   /**
@@ -222,16 +213,20 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
    * time since the estimate's last update (a pick's decay counts as one). Failed requests feed
    * it too, as in Finagle.
    */
-  released(pos: number, _ok: boolean, rtt: number): void {
+  released(pos: number, _ok: boolean, sample: Float64Array): void {
+    const rtt = sample[0]!;
     if (rtt !== rtt) return;
-    const t = this.clock.releasedAt;
+    const t = sample[1]!;
     const e = this.est[pos]!;
     if (rtt > e) {
       this.est[pos] = rtt;
     } else {
       const st = this.stamp[pos]!;
       if (t > st) {
-        const w = expNeg((t - st) * this.rate);
+        const s = this.scratch;
+        s[X] = (t - st) * this.rate;
+        expNeg(s);
+        const w = s[EXP]!;
         this.est[pos] = e * w + rtt * (1 - w);
       }
     }
@@ -242,7 +237,11 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
   estimateAt(pos: number, t: number): number {
     const e = this.est[pos]!;
     const st = this.stamp[pos]!;
-    return t > st && e !== 0 ? e * expNeg((t - st) * this.rate) : e;
+    if (!(t > st && e !== 0)) return e;
+    const s = this.scratch;
+    s[X] = (t - st) * this.rate;
+    expNeg(s);
+    return e * s[EXP]!;
   }
 
   /** The cost a pick at time `t` would see, divided by weight, without changing anything. */
@@ -303,7 +302,6 @@ class PeakEwmaSelector<T extends Target> implements Selector<T> {
  * ```
  */
 export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
-  private readonly shared: SharedClock;
   private readonly choices: number;
   private readonly tau: number;
   private readonly penaltyMode: boolean;
@@ -320,13 +318,7 @@ export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
    * ```
    */
   constructor(targets: readonly T[], options?: PeakEwmaOptions) {
-    const plain = typeof options === 'object' && options !== null && !Array.isArray(options);
-    const userNow = plain ? options.now : undefined;
-    const shared = new SharedClock(typeof userNow === 'function' ? userNow : systemClock);
-    // A bad `now` (or bad options) goes to the base unchanged, which rejects it by name.
-    const wrap = plain && (userNow === undefined || typeof userNow === 'function');
-    super(targets, wrap ? { ...options, now: shared.read } : options, OPTION_NAMES);
-    this.shared = shared;
+    super(targets, options, OPTION_NAMES);
     this.measuresLatency = true;
     this.tau = positiveOption('decayMs', options?.decayMs, DEFAULT_DECAY_MS);
     this.choices = intOption('choices', options?.choices, 2, 2);
@@ -346,7 +338,7 @@ export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
   }
 
   protected createSelector(): Selector<T> {
-    return new PeakEwmaSelector<T>(this.random, this.shared, this.choices, this.tau, this.penaltyMode, this.penalty, this.initial);
+    return new PeakEwmaSelector<T>(this.random, this.now, this.pickTime, this.choices, this.tau, this.penaltyMode, this.penalty, this.initial);
   }
 
   /** Routes on `effectiveWeight`, so slow start ramps a returning target. */
@@ -354,29 +346,15 @@ export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
     return true;
   }
 
-  /**
-   * Chooses a target without opening a lease, like every balancer's `pick`; the candidates'
-   * estimates still decay on this read, as in Finagle.
-   *
-   * @example
-   * ```ts
-   * const target = lb.pick(); // no lease: in-flight counts do not change
-   * ```
-   */
-  override pick(input?: string | PickRequest): T {
-    const target = super.pick(input);
-    // No lease follows: the pick's clock reading must not serve a later reader.
-    this.shared.pending = Number.NaN;
-    return target;
-  }
-
   /** @internal Reads the clock once per release: for the measured latency and the estimate's stamp. */
-  override settle(m: Member<T>, ok: boolean, latencyMs: number, startedAt: number): void {
-    const t = this.shared.source();
-    this.shared.releasedAt = t;
+  override settle(m: Member<T>, ok: boolean, lease: OpenLease<T>): void {
+    const t = this.now();
+    const sample = this.releaseSample;
+    sample[1] = t;
+    const startedAt = lease.startedAt;
     // Finagle's `end`: rtt = max(now − start, 0).
-    if (latencyMs !== latencyMs && startedAt === startedAt) latencyMs = t > startedAt ? t - startedAt : 0;
-    super.settle(m, ok, latencyMs, startedAt);
+    if (sample[0] !== sample[0] && startedAt === startedAt) sample[0] = t > startedAt ? t - startedAt : 0;
+    super.settle(m, ok, lease);
   }
 
   /**
@@ -391,7 +369,7 @@ export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
    */
   rttEstimate(id: string): number {
     const [selector, pos] = this.locate(id);
-    return selector.estimateAt(pos, this.shared.source());
+    return selector.estimateAt(pos, this.now());
   }
 
   /**
@@ -406,7 +384,7 @@ export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
    */
   cost(id: string): number {
     const [selector, pos] = this.locate(id);
-    return selector.costAt(pos, this.shared.source());
+    return selector.costAt(pos, this.now());
   }
 
   private locate(id: string): [PeakEwmaSelector<T>, number] {
@@ -418,23 +396,28 @@ export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
   }
 }
 
-/** Below this, {@link expNeg} uses its polynomial. */
+/** Below this, `expNeg` uses its polynomial. */
 const SMALL = 2 ** -10;
+/** `expNeg`'s slots in a selector's scratch array: the argument and the result. */
+const X = 3;
+const EXP = 4;
 const ONE_SIXTH = 1 / 6;
 const ONE_24TH = 1 / 24;
 
 /**
- * `exp(−x)` for x ≥ 0. Between two updates of one target Δt/τ is usually tiny (1 ms / 10 s =
+ * `s[EXP] = exp(−s[X])` for s[X] ≥ 0 (in and out through the array, so that nothing is boxed
+ * if V8 does not inline it). Between two updates of one target Δt/τ is usually tiny (1 ms / 10 s =
  * 10⁻⁴), where `Math.exp` costs as much as the rest of a pick; there the Taylor polynomial to
  * x⁴ is used, whose truncation error (under x⁵/120 ≈ 7 × 10⁻¹⁸) is below double precision's
  * rounding, so the result matches `Math.exp(−x)` to the last bit or so.
  */
-function expNeg(x: number): number {
-  if (x >= SMALL) return Math.exp(-x);
-  // Estrin's scheme: (1 − x) + x²·((½ − x/6) + x²/24) has a dependency chain of three
-  // multiply-adds instead of Horner's five, which matters because a pick evaluates it twice.
-  const x2 = x * x;
-  return 1 - x + x2 * (0.5 - x * ONE_SIXTH + x2 * ONE_24TH);
+function expNeg(s: Float64Array): void {
+  const x = s[X]!;
+  if (x >= SMALL) {
+    s[EXP] = Math.exp(-x);
+    return;
+  }
+  s[EXP] = 1 + x * (-1 + x * (0.5 + x * (-ONE_SIXTH + x * ONE_24TH)));
 }
 
 /** An optional finite number option > 0. */
