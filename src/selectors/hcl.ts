@@ -95,9 +95,11 @@ class HclSelector<T extends Target> implements Selector<T> {
   /** Position of each member by id, for `reportLoad`. */
   byId = new Map<string, number>();
   private readonly draw = new CandidateDraw();
-  private readonly window = new SlidingQuantile(WINDOW);
+  private readonly window: SlidingQuantile;
   private readonly loads: Float64Array;
   private readonly latencies: Float64Array;
+  /** 1 where the candidate is hot (its load exceeds the Q_RIF quantile), per pick. */
+  private readonly hot: Uint8Array;
 
   constructor(
     private readonly random: RandomSource,
@@ -106,8 +108,10 @@ class HclSelector<T extends Target> implements Selector<T> {
     private readonly quantile: number,
     private readonly maxAgeMs: number,
   ) {
+    this.window = new SlidingQuantile(WINDOW, quantile);
     this.loads = new Float64Array(choices);
     this.latencies = new Float64Array(choices);
+    this.hot = new Uint8Array(choices);
   }
 
   rebuild(members: readonly Member<T>[]): void {
@@ -169,16 +173,17 @@ class HclSelector<T extends Target> implements Selector<T> {
       loads[k] = load;
       // No latency known yet: try it first among the cold candidates.
       latencies[k] = latency === latency ? latency : 0;
-      this.window.push(load);
     }
-    const threshold = this.window.quantile(this.quantile);
+    this.window.pushAll(loads, got);
+    const hotness = this.hot;
+    this.window.markAbove(loads, got, hotness);
     // Hot-cold lexicographic: any cold candidate beats every hot one; among cold ones the
     // lowest latency (then load) wins, among hot ones the lowest load (then latency); the
     // first drawn wins an exact tie.
     let best = 0;
-    let bestHot = loads[0]! > threshold;
+    let bestHot = hotness[0] === 1;
     for (let k = 1; k < got; k++) {
-      const hot = loads[k]! > threshold;
+      const hot = hotness[k] === 1;
       if (hot !== bestHot) {
         if (!hot) {
           best = k;

@@ -35,4 +35,28 @@ describe('SlidingQuantile (the Q_RIF window of Hcl)', () => {
     for (const v of [10, 0, 0, 0]) w.push(v);
     expect(w.quantile(0.84)).toBeCloseTo(5.2, 12);
   });
+
+  it('pushAll equals pushing one by one, and markAbove flags exactly the values above the quantile', () => {
+    const value = fc.oneof(fc.integer({ min: 0, max: 6 }), fc.double({ min: 0, max: 100, noNaN: true }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.array(fc.array(value, { minLength: 1, maxLength: 4 }), { maxLength: 40 }), (size, q, batches) => {
+        const one = new SlidingQuantile(size, q);
+        const all = new SlidingQuantile(size, q);
+        const above = new Uint8Array(4);
+        // Nothing exceeds the quantile of an empty window.
+        all.markAbove(Float64Array.of(1, 2), 2, above);
+        expect([above[0], above[1]]).toEqual([0, 0]);
+        for (const batch of batches) {
+          for (const v of batch) one.push(v);
+          const values = Float64Array.from(batch);
+          all.pushAll(values, batch.length);
+          const t = one.quantile(q);
+          expect(all.quantile(q)).toBe(t);
+          all.markAbove(values, batch.length, above);
+          for (let k = 0; k < batch.length; k++) expect(above[k]).toBe(batch[k]! > t ? 1 : 0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
