@@ -38,6 +38,7 @@ import {
   HASH_SUITE_IDS,
   HEALTH_MAX_RATIO,
   HEALTH_SUITE_IDS,
+  ALLOC_BALANCERS,
   HEALTH_VARIANTS,
   LATENCY_SUITE_IDS,
   SUITES as SUITE_DEFS,
@@ -109,7 +110,7 @@ const suitesToRun = ALL_DEFS.filter((s) => (!onlyNamed || chosenSuites.includes(
 const runBuild =
   buildModule !== undefined &&
   (filterRe === null || buildModule.BUILD_SUBJECTS.some((s) => buildModule!.BUILD_SIZES.some((n) => filterRe.test(buildModule!.describeBuild(s.name, n)))));
-const allocToRun = SUITES.map(([, name]) => name).filter(
+const allocToRun = ALLOC_BALANCERS.filter(
   (name) => (!onlyNamed || chosenSuites.includes('alloc')) && (filterRe === null || filterRe.test(describeAlloc(name, 'pick')) || filterRe.test(describeAlloc(name, 'acquire+release'))),
 );
 const runAlloc = allocToRun.length > 0;
@@ -219,7 +220,7 @@ function tables(all: readonly CaseResult[], al: readonly AllocResult[], builds: 
   }
   if (al.length > 0) {
     out.push('### heap bytes per call (n = 1,000, 1e6 calls)\n', '| balancer | pick | acquire+release |', '|---|---:|---:|');
-    for (const [, name] of SUITES) {
+    for (const name of new Set(al.map((a) => a.balancer))) {
       const p = al.find((a) => a.balancer === name && a.op === 'pick');
       const q = al.find((a) => a.balancer === name && a.op === 'acquire+release');
       if (p === undefined && q === undefined) continue;

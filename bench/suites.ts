@@ -307,7 +307,11 @@ export function describeCase(c: Case): string {
 }
 
 /** The balancers of the allocation check, and the text a filter is matched against there. */
-export const ALLOC_BALANCERS = SUITES.map((s) => s.balancer);
+export const ALLOC_BALANCERS = [
+  ...SUITES.map((s) => s.balancer),
+  // The latency-aware balancers again on an allocation-free clock (see alloc.ts).
+  ...['PeakEwma', 'LeastTime', 'Hcl'].map((b) => `${b} (counter clock)`),
+];
 export function describeAlloc(balancer: string, op: 'pick' | 'acquire+release'): string {
   return `alloc ${balancer} ${op}`;
 }
