@@ -91,7 +91,11 @@ function quantileOf(sorted: Float64Array, n: number, q: number): number {
   return lo + 1 < n ? a + (pos - lo) * (sorted[lo + 1]! - a) : a;
 }
 
-/** The first index in `sorted[0..n)` whose value is ≥ v. */
+/**
+ * The first index in `sorted[0..n)` whose value is ≥ v. Not `core/lower-bound.ts`: that one
+ * searches the hash ring's Uint32Array, and sharing one function between the two array types
+ * would make the ring lookup's element loads polymorphic.
+ */
 function lowerBound(sorted: Float64Array, v: number, n: number): number {
   let lo = 0;
   let hi = n;
