@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors.js';
+import { MAX_TIMER_MS, systemTimers, type HealthTimers } from './runtime.js';
 
 /** Option names every balancer accepts. */
 export const COMMON_OPTIONS = ['seed', 'random', 'now', 'passive', 'outlier', 'slowStart', 'panicThreshold', 'onEvent'] as const;
@@ -59,4 +60,27 @@ export function functionOption<F extends (...args: never[]) => unknown>(name: st
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw new InvalidOptionError(name, value, 'a function');
   return value as F;
+}
+
+/** An optional delay option for `setTimeout`: finite, > 0, at most 2^31 − 1 ms (longer ones fire at once). */
+export function timerOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
+    throw new InvalidOptionError(name, value, `a number > 0 and <= ${MAX_TIMER_MS}`);
+  }
+  return value;
+}
+
+/** An optional `timers` option: `{ setTimeout, clearTimeout }`; default the runtime's, looked up at call time. */
+export function timersOption(value: unknown): HealthTimers {
+  if (value === undefined) return systemTimers;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as HealthTimers).setTimeout !== 'function' ||
+    typeof (value as HealthTimers).clearTimeout !== 'function'
+  ) {
+    throw new InvalidOptionError('timers', value, '{ setTimeout, clearTimeout }');
+  }
+  return value as HealthTimers;
 }

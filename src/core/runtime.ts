@@ -44,10 +44,30 @@ interface Host {
 export const host = globalThis as unknown as Host;
 
 /**
+ * The timer functions the checker uses; inject fakes in tests. Handles are opaque: the checker
+ * only passes them back to `clearTimeout`, and calls `handle.unrefTimer()` when the handle has one
+ * (Node, Bun) or `Deno.unrefTimer(handle)` for numeric handles on Deno, so that health checks
+ * never keep a process alive. `Hcl`'s `timers` option takes the same functions for its probes.
+ *
+ * @example
+ * ```ts
+ * const timers: HealthTimers = {
+ *   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+ *   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+ * };
+ * new HealthChecker(lb, probe, { timers });
+ * ```
+ */
+export interface HealthTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/**
  * The runtime's `setTimeout` / `clearTimeout`, looked up at call time so that a test runner's
  * fake timers are honoured.
  */
-export const systemTimers = {
+export const systemTimers: HealthTimers = {
   setTimeout: (callback: () => void, ms: number): unknown => host.setTimeout(callback, ms),
   clearTimeout: (handle: unknown): void => host.clearTimeout(handle),
 };

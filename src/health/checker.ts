@@ -1,12 +1,13 @@
-import { MAX_TIMER_MS, domError, host, systemTimers, unrefTimer, type AbortSignalLike, type RuntimeAbortSignal, type RuntimeController } from '../core/runtime.js';
+import type { AbortSignalLike, HealthTimers, RuntimeAbortSignal } from '../core/runtime.js';
 import { targetId } from '../balancer.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError, LoadwiseError, UnknownIdError } from '../core/errors.js';
-import { checkOptionNames, functionOption, intOption, numberOption } from '../core/options.js';
+import { checkOptionNames, functionOption, intOption, numberOption, timerOption, timersOption } from '../core/options.js';
+import { ProbeFlights, ProbeSchedule, type ProbeEnd } from '../core/probe-loop.js';
 import { createRandom, freshSeed, type RandomSource } from '../core/rng.js';
 import type { Balancer, Target } from '../types.js';
 
-/** The longest delay `setTimeout` honours everywhere (2^31 − 1 ms); longer ones fire at once. */
+export type { HealthTimers } from '../core/runtime.js';
 
 /**
  * What an active health check concluded about a target.
@@ -64,26 +65,6 @@ export type ProbeSignal = RuntimeAbortSignal;
  * ```
  */
 export type Probe<T extends Target = Target> = (target: T, signal: ProbeSignal) => Promise<boolean>;
-
-/**
- * The timer functions the checker uses; inject fakes in tests. Handles are opaque: the checker
- * only passes them back to `clearTimeout`, and calls `handle.unrefTimer()` when the handle has one
- * (Node, Bun) or `Deno.unrefTimer(handle)` for numeric handles on Deno, so that health checks
- * never keep a process alive.
- *
- * @example
- * ```ts
- * const timers: HealthTimers = {
- *   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
- *   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
- * };
- * new HealthChecker(lb, probe, { timers });
- * ```
- */
-export interface HealthTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 /**
  * A health transition, passed to the `onChange` option: a target crossed the
@@ -184,22 +165,8 @@ const OPTION_NAMES = [
   'onChange',
 ] as const;
 
-
-
-/** The result of one probe. `DISCARD`: cancelled (stop, removal); it counts neither way. */
-type Result = { readonly ok: true } | { readonly ok: false; readonly error?: unknown };
-const OK: Result = { ok: true };
-const FALSE: Result = { ok: false };
-const DISCARD = Symbol('discard');
-
-/** One probe in flight. */
-interface Flight {
-  readonly controller: RuntimeController;
-  /** Resolves once the result is recorded (or discarded). */
-  readonly done: Promise<void>;
-  /** Settles the probe with `result`; later calls do nothing. */
-  readonly finish: (result: Result | typeof DISCARD) => void;
-}
+/** A probe's end that counts: an answer, or a failure (threw, rejected, timed out). */
+type Check = Exclude<ProbeEnd<boolean>, { readonly kind: 'cancelled' }>;
 
 /** What the checker knows about one target. */
 interface Entry<T extends Target> {
@@ -213,7 +180,6 @@ interface Entry<T extends Target> {
   checked: boolean;
   /** The sync generation in which the target was last seen in the balancer. */
   seen: number;
-  flight: Flight | null;
 }
 
 /**
@@ -259,23 +225,17 @@ interface Entry<T extends Target> {
  */
 export class HealthChecker<T extends Target = Target> {
   private readonly balancer: Balancer<T>;
-  private readonly probe: Probe<T>;
-  private readonly intervalMs: number;
-  private readonly timeoutMs: number;
-  private readonly jitter: number;
   private readonly rise: number;
   private readonly fall: number;
   private readonly initialState: HealthState;
-  private readonly random: RandomSource;
   private readonly now: Clock;
-  private readonly timers: HealthTimers;
   private readonly onChange: ((change: HealthChange<T>) => void) | undefined;
+  private readonly schedule: ProbeSchedule;
+  /** Keyed by entry, not id: a target removed and added again is a new entry with new probes. */
+  private readonly flights: ProbeFlights<Entry<T>, boolean>;
 
   private readonly entries = new Map<string, Entry<T>>();
   private generation = 0;
-  private isRunning = false;
-  private tickHandle: unknown = undefined;
-  private hasTick = false;
 
   /**
    * @param balancer - any {@link Balancer}; the checker calls `targets()` and `reportHealth()`.
@@ -300,10 +260,9 @@ export class HealthChecker<T extends Target = Target> {
     checkOptionNames(options, OPTION_NAMES);
     const o = options ?? {};
     this.balancer = balancer;
-    this.probe = probe;
-    this.intervalMs = timerMs('intervalMs', o.intervalMs, 5_000);
-    this.timeoutMs = timerMs('timeoutMs', o.timeoutMs, Math.min(1_000, this.intervalMs));
-    this.jitter = numberOption('jitter', o.jitter, 0.1, 0, 1);
+    const intervalMs = timerOption('intervalMs', o.intervalMs, 5_000);
+    const timeoutMs = timerOption('timeoutMs', o.timeoutMs, Math.min(1_000, intervalMs));
+    const jitter = numberOption('jitter', o.jitter, 0.1, 0, 1);
     this.rise = intOption('healthyThreshold', o.healthyThreshold, 2, 1);
     this.fall = intOption('unhealthyThreshold', o.unhealthyThreshold, 3, 1);
     const initial = o.initialState ?? 'healthy';
@@ -312,15 +271,30 @@ export class HealthChecker<T extends Target = Target> {
     }
     this.initialState = initial;
     const seed = numberOption('seed', o.seed, 0, -Number.MAX_VALUE);
-    this.random = functionOption<RandomSource>('random', o.random) ?? createRandom(o.seed === undefined ? freshSeed() : seed);
+    const random = functionOption<RandomSource>('random', o.random) ?? createRandom(o.seed === undefined ? freshSeed() : seed);
     this.now = functionOption<Clock>('now', o.now) ?? systemClock;
-    this.timers = timersOption(o.timers);
+    const timers = timersOption(o.timers);
     this.onChange = functionOption<(change: HealthChange<T>) => void>('onChange', o.onChange);
+    this.schedule = new ProbeSchedule({ timers, intervalMs, jitter: { fraction: jitter, random }, round: () => this.round() });
+    this.flights = new ProbeFlights<Entry<T>, boolean>({
+      timers,
+      timeoutMs,
+      probe: (e, signal) => probe(e.target, signal),
+      name: (e) => `health check of ${JSON.stringify(e.id)}`,
+      onEnd: (e, end) => {
+        if (end.kind === 'cancelled' || this.entries.get(e.id) !== e) return;
+        try {
+          this.record(e, end);
+        } catch {
+          // only a user clock can throw here; a scheduled probe must not end in an unhandled rejection
+        }
+      },
+    });
   }
 
   /** Whether the checker is started (between `start()` and `stop()`). */
   get running(): boolean {
-    return this.isRunning;
+    return this.schedule.running;
   }
 
   /**
@@ -333,9 +307,7 @@ export class HealthChecker<T extends Target = Target> {
    * ```
    */
   start(): void {
-    if (this.isRunning) return;
-    this.isRunning = true;
-    this.tick();
+    this.schedule.start();
   }
 
   /**
@@ -349,16 +321,8 @@ export class HealthChecker<T extends Target = Target> {
    * ```
    */
   stop(): void {
-    this.isRunning = false;
-    if (this.hasTick) {
-      this.hasTick = false;
-      const handle = this.tickHandle;
-      this.tickHandle = undefined;
-      this.timers.clearTimeout(handle);
-    }
-    for (const e of this.entries.values()) {
-      if (e.flight !== null) this.cancel(e, 'HealthChecker stopped');
-    }
+    this.schedule.stop();
+    this.flights.cancelAll('HealthChecker stopped');
   }
 
   /**
@@ -381,11 +345,9 @@ export class HealthChecker<T extends Target = Target> {
       if (id !== undefined) {
         const e = this.entries.get(id);
         if (e === undefined) throw new UnknownIdError(String(id));
-        return e.flight?.done ?? this.launch(e);
+        return this.flights.probe(e);
       }
-      const waits: Promise<void>[] = [];
-      for (const e of this.entries.values()) waits.push(e.flight?.done ?? this.launch(e));
-      return Promise.all(waits).then(() => undefined);
+      return this.flights.probeAll(this.entries.values());
     } catch (err) {
       return Promise.reject(err);
     }
@@ -407,30 +369,10 @@ export class HealthChecker<T extends Target = Target> {
 
   // ── scheduling ────────────────────────────────────────────────────────────────────────────
 
-  private tick(): void {
-    this.hasTick = false;
-    this.tickHandle = undefined;
-    if (!this.isRunning) return;
-    try {
-      this.sync();
-      for (const e of this.entries.values()) {
-        // no overlap: a target whose probe still runs skips this round
-        if (e.flight === null) void this.launch(e);
-      }
-    } catch {
-      // a throwing targets() must not kill the schedule (nor crash the process from a timer)
-    }
-    // A listener or probe may have stopped the checker synchronously.
-    if (this.isRunning) this.schedule();
-  }
-
-  private schedule(): void {
-    const spread = this.jitter === 0 ? 0 : this.jitter * (2 * this.random() - 1);
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, this.intervalMs * (1 + spread)));
-    const handle = this.timers.setTimeout(() => this.tick(), delay);
-    unrefTimer(handle);
-    this.tickHandle = handle;
-    this.hasTick = true;
+  /** One scheduled round; a target whose probe still runs skips it (`probe` joins, no overlap). */
+  private round(): void {
+    this.sync();
+    for (const e of this.entries.values()) void this.flights.probe(e);
   }
 
   /** Reads the balancer's membership: tracks new targets, forgets removed ones. */
@@ -453,98 +395,35 @@ export class HealthChecker<T extends Target = Target> {
         failures: 0,
         checked: false,
         seen: gen,
-        flight: null,
       });
       if (this.initialState === 'unhealthy') this.report(id, false);
     }
     for (const [id, e] of this.entries) {
       if (e.seen === gen) continue;
       this.entries.delete(id);
-      if (e.flight !== null) this.cancel(e, 'target removed from the balancer');
+      this.flights.cancel(e, 'target removed from the balancer');
     }
   }
 
-  // ── probing ───────────────────────────────────────────────────────────────────────────────
-
-  /** Starts a probe of `e`; resolves once its result is recorded. */
-  private launch(e: Entry<T>): Promise<void> {
-    const controller = new host.AbortController();
-    const timers = this.timers;
-    let settle!: (result: Result | typeof DISCARD) => void;
-    const settled = new Promise<Result | typeof DISCARD>((resolve) => (settle = resolve));
-    let finished = false;
-    let timer: unknown;
-    let hasTimer = false;
-    const finish = (result: Result | typeof DISCARD): void => {
-      if (finished) return;
-      finished = true;
-      if (hasTimer) {
-        hasTimer = false;
-        timers.clearTimeout(timer);
-      }
-      // Cleared at once, so that a round started right after (start after stop) probes anew.
-      if (e.flight === flight) e.flight = null;
-      settle(result);
-    };
-    const done = settled.then((result) => {
-      if (result === DISCARD || this.entries.get(e.id) !== e) return;
-      try {
-        this.record(e, result);
-      } catch {
-        // only a user clock can throw here; a scheduled probe must not end in an unhandled rejection
-      }
-    });
-    const flight: Flight = { controller, done, finish };
-    e.flight = flight;
-
-    const timeoutMs = this.timeoutMs;
-    timer = timers.setTimeout(() => {
-      hasTimer = false;
-      const reason = domError(`health check of ${JSON.stringify(e.id)} timed out after ${timeoutMs} ms`, 'TimeoutError');
-      finish({ ok: false, error: reason });
-      controller.abort(reason);
-    }, timeoutMs);
-    hasTimer = true;
-    unrefTimer(timer);
-
-    let p: Promise<unknown>;
-    try {
-      p = Promise.resolve(this.probe(e.target, controller.signal));
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    // Also handles (and so silences) a late rejection after a time-out or a cancel.
-    p.then(
-      (value) => finish(value === true ? OK : FALSE),
-      (error: unknown) => finish({ ok: false, error }),
-    );
-    return done;
-  }
-
-  /** Aborts `e`'s probe in flight; its result counts neither way. */
-  private cancel(e: Entry<T>, why: string): void {
-    const flight = e.flight!;
-    flight.finish(DISCARD);
-    flight.controller.abort(domError(why, 'AbortError'));
-  }
+  // ── recording ─────────────────────────────────────────────────────────────────────────────
 
   /** Counts one check and reports a transition when a threshold is crossed. */
-  private record(e: Entry<T>, result: Result): void {
+  private record(e: Entry<T>, check: Check): void {
     const first = !e.checked;
     e.checked = true;
-    if (result.ok) {
+    if (check.kind === 'answer' && check.value === true) {
       e.successes++;
       e.failures = 0;
       // Envoy: a target that starts unhealthy comes in on its very first successful check.
-      if (e.state === 'unhealthy' && (e.successes >= this.rise || first)) this.transition(e, 'healthy', result);
+      if (e.state === 'unhealthy' && (e.successes >= this.rise || first)) this.transition(e, 'healthy', check);
     } else {
       e.failures++;
       e.successes = 0;
-      if (e.state === 'healthy' && e.failures >= this.fall) this.transition(e, 'unhealthy', result);
+      if (e.state === 'healthy' && e.failures >= this.fall) this.transition(e, 'unhealthy', check);
     }
   }
 
-  private transition(e: Entry<T>, state: HealthState, result: Result): void {
+  private transition(e: Entry<T>, state: HealthState, check: Check): void {
     const previous = e.state;
     e.state = state;
     if (!this.report(e.id, state === 'healthy')) {
@@ -561,7 +440,7 @@ export class HealthChecker<T extends Target = Target> {
       previous,
       at: this.now(),
     };
-    if (!result.ok && 'error' in result) change.error = result.error;
+    if (check.kind === 'failure') change.error = check.error;
     try {
       listener(change);
     } catch {
@@ -582,27 +461,3 @@ export class HealthChecker<T extends Target = Target> {
     return true;
   }
 }
-
-/** An optional delay option for `setTimeout`: finite, > 0, at most 2^31 − 1 ms. */
-function timerMs(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
-    throw new InvalidOptionError(name, value, `a number > 0 and <= ${MAX_TIMER_MS}`);
-  }
-  return value;
-}
-
-function timersOption(value: unknown): HealthTimers {
-  if (value === undefined) return systemTimers;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as HealthTimers).setTimeout !== 'function' ||
-    typeof (value as HealthTimers).clearTimeout !== 'function'
-  ) {
-    throw new InvalidOptionError('timers', value, '{ setTimeout, clearTimeout }');
-  }
-  return value as HealthTimers;
-}
-
-

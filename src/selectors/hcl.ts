@@ -3,12 +3,13 @@ import { CandidateDraw } from '../core/candidates.js';
 import { SlidingQuantile } from '../core/sliding-quantile.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidOptionError, UnknownIdError } from '../core/errors.js';
-import { intOption, numberOption } from '../core/options.js';
+import { intOption, numberOption, timerOption, timersOption } from '../core/options.js';
 import type { Member } from '../core/member.js';
 import type { RandomSource } from '../core/rng.js';
 import type { Selector } from '../core/selector.js';
-import { domError, host, systemTimers, unrefTimer, type RuntimeController } from '../core/runtime.js';
-import type { HealthTimers, ProbeSignal } from '../health/checker.js';
+import { ProbeFlights, ProbeSchedule } from '../core/probe-loop.js';
+import type { HealthTimers } from '../core/runtime.js';
+import type { ProbeSignal } from '../health/checker.js';
 import type { BalancerOptions, Target } from '../types.js';
 
 /**
@@ -80,8 +81,6 @@ const DEFAULT_QUANTILE = 0.84;
 /** Recent candidate loads the Q_RIF quantile is taken over. */
 const WINDOW = 64;
 const DEFAULT_PROBE_INTERVAL_MS = 1_000;
-/** The longest delay `setTimeout` honours everywhere (2^31 − 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 class HclSelector<T extends Target> implements Selector<T> {
   private members: readonly Member<T>[] = [];
@@ -249,13 +248,11 @@ export interface HclSignals {
   readonly hot: boolean;
 }
 
-
-interface Flight {
-  readonly controller: RuntimeController;
-  /** Resolves once the answer is recorded or ignored. */
-  readonly done: Promise<void>;
-  /** Ends the flight: clears its timer; its answer, if any comes, is ignored. */
-  readonly finish: () => void;
+/** Probing, present when the `probe` option is. */
+interface Prober<T extends Target> {
+  readonly schedule: ProbeSchedule;
+  /** Keyed by member: a target removed and added again is a new member. */
+  readonly flights: ProbeFlights<Member<T>, HclLoadReport>;
 }
 
 /**
@@ -317,14 +314,7 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
   private readonly choices: number;
   private readonly quantile: number;
   private readonly maxAgeMs: number;
-  private readonly probe: HclProbe<T> | undefined;
-  private readonly intervalMs: number;
-  private readonly timeoutMs: number;
-  private readonly timers: HealthTimers;
-  private isProbing = false;
-  private tickHandle: unknown = undefined;
-  private hasTick = false;
-  private readonly flights = new Map<Member<T>, Flight>();
+  private readonly prober: Prober<T> | undefined;
 
   /**
    * @param targets - the initial targets, in order (may be empty).
@@ -350,15 +340,15 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
         if (o[name] !== undefined) throw new InvalidOptionError(name, o[name], 'no value without the probe option');
       }
     }
-    this.probe = probe;
-    this.intervalMs = timerMs('probeIntervalMs', o.probeIntervalMs, DEFAULT_PROBE_INTERVAL_MS);
-    this.timeoutMs = timerMs('probeTimeoutMs', o.probeTimeoutMs, Math.min(1_000, this.intervalMs));
+    const intervalMs = timerOption('probeIntervalMs', o.probeIntervalMs, DEFAULT_PROBE_INTERVAL_MS);
+    const timeoutMs = timerOption('probeTimeoutMs', o.probeTimeoutMs, Math.min(1_000, intervalMs));
     const age = o.maxReportAgeMs;
     if (age !== undefined && (typeof age !== 'number' || !(age > 0))) {
       throw new InvalidOptionError('maxReportAgeMs', age, 'a number > 0 (Infinity: reports never expire)');
     }
-    this.maxAgeMs = age ?? 3 * this.intervalMs;
-    this.timers = timersOption(o.timers);
+    this.maxAgeMs = age ?? 3 * intervalMs;
+    const timers = timersOption(o.timers);
+    this.prober = probe === undefined ? undefined : this.createProber(probe, timers, intervalMs, timeoutMs);
   }
 
   protected createSelector(): Selector<T> {
@@ -420,7 +410,7 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
    * ```
    */
   get probing(): boolean {
-    return this.isProbing;
+    return this.prober?.schedule.running ?? false;
   }
 
   /**
@@ -435,10 +425,8 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
    * ```
    */
   startProbing(): void {
-    if (this.probe === undefined) throw new InvalidOptionError('probe', undefined, 'a probe function, to start probing');
-    if (this.isProbing) return;
-    this.isProbing = true;
-    this.tick();
+    if (this.prober === undefined) throw new InvalidOptionError('probe', undefined, 'a probe function, to start probing');
+    this.prober.schedule.start();
   }
 
   /**
@@ -451,13 +439,9 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
    * ```
    */
   stopProbing(): void {
-    this.isProbing = false;
-    if (this.hasTick) {
-      this.hasTick = false;
-      this.timers.clearTimeout(this.tickHandle);
-      this.tickHandle = undefined;
-    }
-    for (const [m, flight] of this.flights) this.cancel(m, flight, 'probing stopped');
+    if (this.prober === undefined) return;
+    this.prober.schedule.stop();
+    this.prober.flights.cancelAll('probing stopped');
   }
 
   /**
@@ -472,102 +456,55 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
    * ```
    */
   probeNow(): Promise<void> {
-    if (this.probe === undefined) {
+    if (this.prober === undefined) {
       return Promise.reject(new InvalidOptionError('probe', undefined, 'a probe function, to probe'));
     }
-    const waits: Promise<void>[] = [];
-    for (const m of this.allMembers()) waits.push(this.flights.get(m)?.done ?? this.launch(m));
-    return Promise.all(waits).then(() => undefined);
+    return this.prober.flights.probeAll(this.allMembers(this.prober));
   }
 
-  private tick(): void {
-    this.hasTick = false;
-    this.tickHandle = undefined;
-    if (!this.isProbing) return;
-    for (const m of this.allMembers()) if (!this.flights.has(m)) void this.launch(m);
-    if (!this.isProbing) return;
-    const handle = this.timers.setTimeout(() => this.tick(), this.intervalMs);
-    unrefTimer(handle);
-    this.tickHandle = handle;
-    this.hasTick = true;
+  private createProber(probe: HclProbe<T>, timers: HealthTimers, intervalMs: number, timeoutMs: number): Prober<T> {
+    const flights = new ProbeFlights<Member<T>, HclLoadReport>({
+      timers,
+      timeoutMs,
+      probe: (m, signal) => probe(m.target, signal),
+      name: (m) => `load probe of ${JSON.stringify(m.id)}`,
+      // A failed, timed-out, cancelled or malformed answer is ignored: the target is balanced
+      // on this client's own signals until a probe succeeds.
+      onEnd: (m, end) => {
+        if (end.kind !== 'answer' || !m.attached) return;
+        const r = checkReport(end.value);
+        if (r !== undefined) this.recordReport(m, r);
+      },
+    });
+    const prober: Prober<T> = {
+      flights,
+      schedule: new ProbeSchedule({
+        timers,
+        intervalMs,
+        round: () => {
+          // `probe` joins a running probe: a slow target skips rounds instead of overlapping.
+          for (const m of this.allMembers(prober)) void flights.probe(m);
+        },
+      }),
+    };
+    return prober;
   }
 
-  private allMembers(): Member<T>[] {
+  private allMembers(prober: Prober<T>): Member<T>[] {
     const out: Member<T>[] = [];
     for (const tier of this.tiers()) for (const m of tier.members) out.push(m);
     // Targets that left the balancer: their probes are of no use any more.
-    for (const [m, flight] of this.flights) if (!m.attached) this.cancel(m, flight, 'target removed from the balancer');
+    prober.flights.cancelAll('target removed from the balancer', (m) => !m.attached);
     return out;
   }
 
-  private launch(m: Member<T>): Promise<void> {
-    const controller = new host.AbortController();
-    let settle!: () => void;
-    const settled = new Promise<void>((resolve) => (settle = resolve));
-    let timer: unknown;
-    let hasTimer = false;
-    let finished = false;
-    let answer: unknown;
-    let answered = false;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
-      if (hasTimer) {
-        hasTimer = false;
-        this.timers.clearTimeout(timer);
+  private recordReport(m: Member<T>, r: HclLoadReport): void {
+    for (const tier of this.tiers()) {
+      if (tier.members[m.pos] === m) {
+        (tier.selector as HclSelector<T>).report(m.pos, r.rif, r.latencyMs, this.now());
+        return;
       }
-      settle();
-    };
-    const flight: Flight = {
-      controller,
-      finish,
-      done: settled.then(() => {
-        if (this.flights.get(m) === flight) this.flights.delete(m);
-        if (!answered || controller.signal.aborted || !m.attached) return;
-        const r = checkReport(answer);
-        if (r === undefined) return;
-        for (const tier of this.tiers()) {
-          if (tier.members[m.pos] === m) {
-            (tier.selector as HclSelector<T>).report(m.pos, r.rif, r.latencyMs, this.now());
-            return;
-          }
-        }
-      }),
-    };
-    this.flights.set(m, flight);
-    const timeoutMs = this.timeoutMs;
-    timer = this.timers.setTimeout(() => {
-      hasTimer = false;
-      controller.abort(domError(`load probe of ${JSON.stringify(m.id)} timed out after ${timeoutMs} ms`, 'TimeoutError'));
-      finish();
-    }, timeoutMs);
-    hasTimer = true;
-    unrefTimer(timer);
-    let call: Promise<unknown>;
-    try {
-      call = Promise.resolve(this.probe!(m.target, controller.signal));
-    } catch (err) {
-      call = Promise.reject(err);
     }
-    // Also silences a late rejection after a time-out or a cancel.
-    call.then(
-      (value) => {
-        if (!finished) {
-          answer = value;
-          answered = true;
-        }
-        finish();
-      },
-      () => finish(),
-    );
-    return flight.done;
-  }
-
-  /** Aborts a probe in flight; its answer is ignored. */
-  private cancel(m: Member<T>, flight: Flight, why: string): void {
-    this.flights.delete(m);
-    flight.finish();
-    flight.controller.abort(domError(why, 'AbortError'));
   }
 
   private locate(id: string): [HclSelector<T>, number] {
@@ -587,27 +524,3 @@ function checkReport(value: unknown): HclLoadReport | undefined {
   if (typeof latencyMs !== 'number' || !(latencyMs >= 0) || latencyMs === Number.POSITIVE_INFINITY) return undefined;
   return { rif, latencyMs };
 }
-
-/** An optional delay option for `setTimeout`: finite, > 0, at most 2^31 − 1 ms. */
-function timerMs(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
-    throw new InvalidOptionError(name, value, `a number > 0 and <= ${MAX_TIMER_MS}`);
-  }
-  return value;
-}
-
-function timersOption(value: unknown): HealthTimers {
-  if (value === undefined) return systemTimers;
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    typeof (value as HealthTimers).setTimeout !== 'function' ||
-    typeof (value as HealthTimers).clearTimeout !== 'function'
-  ) {
-    throw new InvalidOptionError('timers', value, '{ setTimeout, clearTimeout }');
-  }
-  return value as HealthTimers;
-}
-
-
