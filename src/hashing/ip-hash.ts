@@ -1,7 +1,6 @@
 import { BaseBalancer } from '../balancer.js';
-import { HashSelector } from './hash-selector.js';
-import { WeightWalk, checkNginxWeight } from './weights.js';
-import type { Member } from '../core/member.js';
+import { NginxRehashSelector } from './nginx-rehash.js';
+import { checkNginxWeight } from './weights.js';
 import type { Selector } from '../core/selector.js';
 import type { BalancerOptions, Target } from '../types.js';
 
@@ -15,9 +14,6 @@ import type { BalancerOptions, Target } from '../types.js';
  * ```
  */
 export type IpHashOptions = BalancerOptions;
-
-/** nginx: `if (++iphp->tries > 20) return iphp->get_rr_peer(...)`: 21 hash rounds at most. */
-const MAX_ROUNDS = 21;
 
 const COLON = 0x3a;
 const DOT = 0x2e;
@@ -197,24 +193,11 @@ function isMappedPrefix(text: string): boolean {
   return true;
 }
 
-class IpHashSelector<T extends Target> extends HashSelector<T> {
-  private readonly walk = new WeightWalk();
+class IpHashSelector<T extends Target> extends NginxRehashSelector<T> {
   private readonly address = new Uint8Array(16);
   private length = 3;
   /** nginx `iphp->hash`, carried from round to round. */
   private hash = 89;
-  private rounds = 0;
-  private offered = 0;
-  private last = 0;
-  private scanned = 0;
-
-  constructor() {
-    super(0);
-  }
-
-  protected build(members: readonly Member<T>[]): void {
-    this.walk.build(members);
-  }
 
   protected first(key: string): number {
     const kind = parseIp(key, this.address);
@@ -227,47 +210,21 @@ class IpHashSelector<T extends Target> extends HashSelector<T> {
       this.length = 3;
     }
     this.hash = 89;
-    this.rounds = 0;
-    this.offered = 0;
-    this.last = 0;
-    this.scanned = 0;
-    return this.next();
+    return this.restart();
   }
 
   /**
-   * nginx `ngx_http_upstream_get_ip_hash_peer`, one round per call until a member not offered
-   * yet comes up: `for each byte: hash = (hash * 113 + byte) % 6271`, continuing from the
-   * previous round's hash, then `w = hash % total_weight` and the weighted walk. A round that
-   * lands on a member already offered counts as a try, as in nginx. After nginx's 21 rounds,
-   * where nginx turns to round robin, the remaining members are offered in list order after the
-   * last candidate, so the fallback stays the same for the same address.
+   * One round of nginx `ngx_http_upstream_get_ip_hash_peer`: `for each byte: hash = (hash *
+   * 113 + byte) % 6271`, continuing from the previous round's hash, then `w = hash %
+   * total_weight`.
    */
-  protected next(): number {
-    const n = this.members.length;
-    if (this.offered >= n) return -1;
+  protected round(): number {
     const address = this.address;
     const length = this.length;
-    while (this.rounds < MAX_ROUNDS) {
-      this.rounds++;
-      let h = this.hash;
-      for (let i = 0; i < length; i++) h = (h * 113 + address[i]!) % 6271;
-      this.hash = h;
-      const p = this.walk.find(h % this.walk.total);
-      this.last = p;
-      if (this.offer(p)) {
-        this.offered++;
-        return p;
-      }
-    }
-    while (this.scanned < n) {
-      let p = this.last + 1 + this.scanned++;
-      if (p >= n) p -= n;
-      if (this.offer(p)) {
-        this.offered++;
-        return p;
-      }
-    }
-    return -1;
+    let h = this.hash;
+    for (let i = 0; i < length; i++) h = (h * 113 + address[i]!) % 6271;
+    this.hash = h;
+    return h % this.walk.total;
   }
 }
 

@@ -1,8 +1,8 @@
 import { BaseBalancer } from '../balancer.js';
 import { CRC32_INIT, crc32Final, crc32Update, crc32UpdateByte, encodeUtf8, utf8Scratch } from '../core/hash/index.js';
 import { SmoothWeightedSelector } from '../selectors/smooth-weighted.js';
-import { HashSelector } from './hash-selector.js';
-import { WeightWalk, checkNginxWeight } from './weights.js';
+import { NginxRehashSelector } from './nginx-rehash.js';
+import { checkNginxWeight } from './weights.js';
 import type { Member } from '../core/member.js';
 import type { Selector } from '../core/selector.js';
 import type { BalancerOptions, Target } from '../types.js';
@@ -18,26 +18,17 @@ import type { BalancerOptions, Target } from '../types.js';
  */
 export type ModuloHashOptions = BalancerOptions;
 
-/** nginx: `if (++hp->tries > 20) return hp->get_rr_peer(...)`: 21 hash rounds at most. */
-const MAX_ROUNDS = 21;
-
-class ModuloSelector<T extends Target> extends HashSelector<T> {
+class ModuloSelector<T extends Target> extends NginxRehashSelector<T> {
   declare readonly tracksAvailability: boolean;
   private readonly rr = new SmoothWeightedSelector<T>();
-  private readonly walk = new WeightWalk();
 
   /** UTF-8 length of the current key, whose bytes stay in the shared scratch during the walk. */
   private keyLength = 0;
   /** nginx `hp->hash`: the sum of the 15-bit hashes so far. */
   private acc = 0;
-  /** nginx `hp->rehash`: rounds done, the decimal prefix of the next round's CRC. */
-  private rounds = 0;
-  private offered = 0;
-  private last = 0;
-  private scanned = 0;
 
   constructor() {
-    super(0);
+    super();
     this.tracksAvailability = true;
   }
 
@@ -58,58 +49,26 @@ class ModuloSelector<T extends Target> extends HashSelector<T> {
     return super.select(key, filtered, excluded, excludedCount);
   }
 
-  protected build(members: readonly Member<T>[]): void {
-    this.walk.build(members);
-  }
-
   protected first(key: string): number {
     this.keyLength = encodeUtf8(key);
     this.acc = 0;
-    this.rounds = 0;
-    this.offered = 0;
-    this.last = 0;
-    this.scanned = 0;
-    return this.next();
+    return this.restart();
   }
 
   /**
-   * nginx `ngx_http_upstream_get_hash_peer`, one round per call until a member not offered yet
-   * comes up: `hash = crc32([rehash as decimal] key)`, `hp->hash += (hash >> 16) & 0x7fff`,
-   * `w = hp->hash % total_weight`, then the weighted walk. A round that lands on a member
-   * already offered counts as a try, as in nginx. After nginx's 21 rounds, where nginx turns to
-   * round robin, the remaining members are offered in list order after the last candidate, so
-   * the fallback stays the same for the same key.
+   * Round r of nginx `ngx_http_upstream_get_hash_peer`: `hash = crc32([r as decimal] key)`
+   * (no prefix in round 0; nginx's `hp->rehash`), `hp->hash += (hash >> 16) & 0x7fff`,
+   * `w = hp->hash % total_weight`.
    */
-  protected next(): number {
-    const n = this.members.length;
-    if (this.offered >= n) return -1;
-    const bytes = utf8Scratch();
-    while (this.rounds < MAX_ROUNDS) {
-      let s = CRC32_INIT;
-      const r = this.rounds;
-      if (r > 0) {
-        if (r >= 10) s = crc32UpdateByte(s, 0x30 + Math.floor(r / 10));
-        s = crc32UpdateByte(s, 0x30 + (r % 10));
-      }
-      s = crc32Update(s, bytes, 0, this.keyLength);
-      this.acc += (crc32Final(s) >>> 16) & 0x7fff;
-      this.rounds = r + 1;
-      const p = this.walk.find(this.acc % this.walk.total);
-      this.last = p;
-      if (this.offer(p)) {
-        this.offered++;
-        return p;
-      }
+  protected round(r: number): number {
+    let s = CRC32_INIT;
+    if (r > 0) {
+      if (r >= 10) s = crc32UpdateByte(s, 0x30 + Math.floor(r / 10));
+      s = crc32UpdateByte(s, 0x30 + (r % 10));
     }
-    while (this.scanned < n) {
-      let p = this.last + 1 + this.scanned++;
-      if (p >= n) p -= n;
-      if (this.offer(p)) {
-        this.offered++;
-        return p;
-      }
-    }
-    return -1;
+    s = crc32Update(s, utf8Scratch(), 0, this.keyLength);
+    this.acc += (crc32Final(s) >>> 16) & 0x7fff;
+    return this.acc % this.walk.total;
   }
 }
 
