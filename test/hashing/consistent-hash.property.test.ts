@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConsistentHash, DEFAULT_POINTS_PER_WEIGHT, type ConsistentHashCompat } from '../../src/hashing/consistent-hash.js';
 import type { Lease } from '../../src/index.js';
 import { anyString } from '../core/hash/arbitraries.js';
+import { expectDownMovesOnlyItsKeys } from '../support/hash-properties.js';
 
 interface T {
   id: string;
@@ -183,25 +184,7 @@ describe('ConsistentHash: ineligible targets', () => {
     it(`moves only a down target's keys, to the same next owner every time (${compat ?? 'default'})`, () => {
       fc.assert(
         fc.property(targetsArb(2, 12), fc.nat(), (targets, r) => {
-          const lb = make(targets, compat);
-          const ks = keys(500, 'down');
-          const before = idsOf(lb, ks);
-          const down = targets[r % targets.length]!.id;
-          lb.markDown(down);
-          const after = idsOf(lb, ks);
-          const twin = make(targets, compat);
-          twin.markDown(down);
-          expect(idsOf(twin, ks)).toEqual(after);
-          // Excluding the target for one pick walks the same way as marking it down.
-          const other = make(targets, compat);
-          const viaExclude = ks.map((k) => other.pick({ key: k, exclude: [down] }).id);
-          expect(viaExclude).toEqual(after);
-          for (let i = 0; i < ks.length; i++) {
-            if (before[i] === down) expect(after[i]).not.toBe(down);
-            else expect(after[i]).toBe(before[i]);
-          }
-          lb.markUp(down);
-          expect(idsOf(lb, ks)).toEqual(before);
+          expectDownMovesOnlyItsKeys(() => make(targets, compat), keys(500, 'down'), targets[r % targets.length]!.id);
         }),
         { numRuns: 25 },
       );

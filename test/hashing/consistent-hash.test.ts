@@ -1,22 +1,12 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, InvalidWeightError, NoTargetError } from '../../src/index.js';
 import { ConsistentHash, DEFAULT_POINTS_PER_WEIGHT, sortPoints } from '../../src/hashing/consistent-hash.js';
 import { nginxChashPick, nginxChashPoints } from '../support/nginx-hash-reference.js';
+import { readNginxFixture, type HashCase } from '../support/nginx-fixtures.js';
 
-interface HashCase {
-  name: string;
-  servers: { id: string; weight: number }[];
-  keys: string[];
-  expected: string[];
-  fallback?: 'round-robin';
-}
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/nginx-hash-consistent.json', import.meta.url), 'utf8')) as {
-  nginx: string;
-  cases: HashCase[];
-};
+const fixture = readNginxFixture<HashCase>('nginx-hash-consistent.json');
 
 describe("ConsistentHash(compat: 'nginx'): parity with a real nginx", () => {
   it(`has recorded cases (${fixture.nginx})`, () => {

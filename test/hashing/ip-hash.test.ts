@@ -1,22 +1,14 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { InvalidWeightError, NoTargetError, type Target } from '../../src/index.js';
 import { IpHash, ipKey, parseIpAddress } from '../../src/hashing/ip-hash.js';
 import { anyString } from '../core/hash/arbitraries.js';
 import { ipHashBytes, nginxIpHashPick } from '../support/nginx-hash-reference.js';
+import { readNginxFixture, type IpCase } from '../support/nginx-fixtures.js';
+import { expectDownMovesOnlyItsKeys } from '../support/hash-properties.js';
 
-interface IpCase {
-  name: string;
-  servers: { id: string; weight: number }[];
-  addresses: string[];
-  expected: string[];
-}
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/nginx-ip-hash.json', import.meta.url), 'utf8')) as {
-  nginx: string;
-  cases: IpCase[];
-};
+const fixture = readNginxFixture<IpCase>('nginx-ip-hash.json');
 
 describe('IpHash: parity with a real nginx (ip_hash)', () => {
   it(`has recorded cases (${fixture.nginx})`, () => {
@@ -224,19 +216,7 @@ describe('IpHash: properties', () => {
     fc.assert(
       fc.property(weights.filter((ws) => ws.length > 1), fc.nat(), fc.array(anyAddress, { minLength: 50, maxLength: 200 }), (ws, r, addrs) => {
         const servers = named(ws);
-        const lb = new IpHash(servers);
-        const before = addrs.map((a) => lb.pick(a).id);
-        const down = servers[r % ws.length]!.id;
-        lb.markDown(down);
-        const after = addrs.map((a) => lb.pick(a).id);
-        const twin = new IpHash(servers);
-        addrs.forEach((a, i) => {
-          if (before[i] === down) expect(after[i]).not.toBe(down);
-          else expect(after[i]).toBe(before[i]);
-          expect(twin.pick({ key: a, exclude: [down] }).id).toBe(after[i]);
-        });
-        lb.markUp(down);
-        expect(addrs.map((a) => lb.pick(a).id)).toEqual(before);
+        expectDownMovesOnlyItsKeys(() => new IpHash(servers), addrs, servers[r % ws.length]!.id);
       }),
       { numRuns: 60 },
     );

@@ -1,22 +1,13 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidWeightError, NoTargetError, type Target } from '../../src/index.js';
 import { ModuloHash } from '../../src/hashing/modulo-hash.js';
 import { anyString } from '../core/hash/arbitraries.js';
 import { nginxHashPick } from '../support/nginx-hash-reference.js';
+import { readNginxFixture, type HashCase } from '../support/nginx-fixtures.js';
+import { expectDownMovesOnlyItsKeys } from '../support/hash-properties.js';
 
-interface HashCase {
-  name: string;
-  servers: { id: string; weight: number }[];
-  keys: string[];
-  expected: string[];
-  fallback?: 'round-robin';
-}
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/nginx-hash.json', import.meta.url), 'utf8')) as {
-  nginx: string;
-  cases: HashCase[];
-};
+const fixture = readNginxFixture<HashCase>('nginx-hash.json');
 
 describe('ModuloHash: parity with a real nginx (hash $key)', () => {
   it(`has recorded cases (${fixture.nginx})`, () => {
@@ -128,20 +119,8 @@ describe('ModuloHash: properties', () => {
     fc.assert(
       fc.property(weights.filter((ws) => ws.length > 1), fc.nat(), (ws, r) => {
         const servers = named(ws);
-        const lb = new ModuloHash(servers);
         const keys = Array.from({ length: 400 }, (_, i) => `k${i}`);
-        const before = keys.map((k) => lb.pick(k).id);
-        const down = servers[r % ws.length]!.id;
-        lb.markDown(down);
-        const after = keys.map((k) => lb.pick(k).id);
-        const twin = new ModuloHash(servers);
-        keys.forEach((k, i) => {
-          if (before[i] === down) expect(after[i]).not.toBe(down);
-          else expect(after[i]).toBe(before[i]);
-          expect(twin.pick({ key: k, exclude: [down] }).id).toBe(after[i]);
-        });
-        lb.markUp(down);
-        expect(keys.map((k) => lb.pick(k).id)).toEqual(before);
+        expectDownMovesOnlyItsKeys(() => new ModuloHash(servers), keys, servers[r % ws.length]!.id);
       }),
       { numRuns: 60 },
     );

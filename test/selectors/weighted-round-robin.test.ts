@@ -1,18 +1,10 @@
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WeightedRoundRobin, type Lease } from '../../src/index.js';
 import { NginxWrrReference } from '../support/nginx-wrr-reference.js';
+import { readNginxFixture, type WrrCase } from '../support/nginx-fixtures.js';
 
-interface WrrCase {
-  name: string;
-  servers: { id: string; weight: number }[];
-  sequence: string[];
-}
-const fixture = JSON.parse(readFileSync(new URL('../fixtures/nginx-wrr.json', import.meta.url), 'utf8')) as {
-  nginx: string;
-  cases: WrrCase[];
-};
+const fixture = readNginxFixture<WrrCase>('nginx-wrr.json');
 
 describe('WeightedRoundRobin: parity with a real nginx', () => {
   it(`has recorded cases (${fixture.nginx})`, () => {
