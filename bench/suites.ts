@@ -71,7 +71,7 @@ export interface Suite {
 /** Leases held open by the `64 open` variant: each call releases the oldest and acquires one. */
 const OPEN = 64;
 
-type Make = (n: number) => Balancer<Target>;
+export type Make = (n: number) => Balancer<Target>;
 
 /**
  * Builds a balancer and runs one acquire/release, so that its lazy O(n) table build happens
@@ -307,11 +307,29 @@ export function describeCase(c: Case): string {
 }
 
 /** The balancers of the allocation check, and the text a filter is matched against there. */
-export const ALLOC_BALANCERS = [
-  ...SUITES.map((s) => s.balancer),
-  // The latency-aware balancers again on an allocation-free clock (see alloc.ts).
-  ...['PeakEwma', 'LeastTime', 'Hcl'].map((b) => `${b} (counter clock)`),
+/**
+ * Every balancer the allocation check (alloc.ts) measures, by the name its table shows: each
+ * suite's balancer, the health suites with every feature on (interval statistics included),
+ * and the latency-aware balancers again on an allocation-free clock, which separates the
+ * runtime clock's allocation from theirs.
+ */
+export const ALLOC_MAKERS: ReadonlyArray<readonly [string, Make]> = [
+  ['RoundRobin', makeRr],
+  ['WeightedRoundRobin', makeWrr],
+  ['Random', makeRandom],
+  ['WeightedRandom', makeWrandom],
+  ['LeastConnections', makeLc],
+  ['PowerOfTwoChoices', makeP2c],
+  ['PeakEwma', makePeakEwma],
+  ['LeastTime', makeLeastTime],
+  ['Hcl', makeHcl],
+  ['WeightedRoundRobin+health', makeWrrHealthStats],
+  ['LeastConnections+health', makeLcHealthStats],
+  ['PeakEwma (counter clock)', makePeakEwmaCounter],
+  ['LeastTime (counter clock)', makeLeastTimeCounter],
+  ['Hcl (counter clock)', makeHclCounter],
 ];
+export const ALLOC_BALANCERS = ALLOC_MAKERS.map(([name]) => name);
 export function describeAlloc(balancer: string, op: 'pick' | 'acquire+release'): string {
   return `alloc ${balancer} ${op}`;
 }
