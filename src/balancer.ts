@@ -52,7 +52,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
    * reading of the release (NaN unless a subclass took one). Passed by reference so that no
    * double crosses a call, which V8 would box (see `LeaseOwner` in core/lease.ts).
    */
-  readonly releaseSample = new Float64Array(2);
+  readonly releaseSample = new Float64Array(2).fill(Number.NaN);
   /**
    * A clock reading the selector took while choosing (PeakEwma decays its candidates with one),
    * or NaN: `acquire` stamps the lease with it instead of reading the clock again, and clears

@@ -23,15 +23,16 @@ export class SlidingQuantile {
     this.sorted = new Float64Array(size);
   }
 
-  /** Adds one value, evicting the oldest once the window is full. */
+  /** Adds `v` (not NaN), replacing the oldest value once `size` are held. */
   push(v: number): void {
     this.one[0] = v;
     this.pushAll(this.one, 1);
   }
 
   /**
-   * Adds `values[0..count)` in order. The values come in an array, not as arguments, because
-   * V8 boxes a double passed to a call it does not inline: the hot path allocates nothing.
+   * Adds `values[0..count)` (none NaN) in order. The values come in an array, not as
+   * arguments, because V8 boxes a double passed to a call it does not inline: the hot path
+   * allocates nothing.
    */
   pushAll(values: Float64Array, count: number): void {
     const sorted = this.sorted;
