@@ -81,6 +81,7 @@ export {
   type RetryBackoff,
   type RetryFn,
   type RetryErrorCode,
+  type RetryVerdict,
   type RetryBudgetOptions,
   type AbortSignalLike,
   type AttemptSignal,

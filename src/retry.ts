@@ -75,11 +75,44 @@ export interface RetryBackoff {
  * };
  * ```
  */
-export interface RetryOptions {
+export interface RetryOptions<R = unknown> {
   /** Tries in all, the first included; an integer ≥ 1, default 2. Each try goes to a target not yet tried. */
   readonly attempts?: number;
   /** Routing key passed to every `acquire` (hash balancers route by it). */
   readonly key?: string;
+  /**
+   * Ids no attempt may go to (say, targets cooling down after a 429); the ids already tried are
+   * added for each retry. Unknown ids are ignored, as in `PickRequest.exclude`.
+   */
+  readonly exclude?: readonly string[];
+  /**
+   * Time limit in ms for each attempt (Envoy `per_try_timeout`); a finite number > 0 and
+   * ≤ 2^31 − 1. An attempt that has not settled in time is aborted (its signal's reason is a
+   * `TimeoutError`) and fails with that `TimeoutError`, which `isRetryable` judges like any other
+   * failure; the call moves on at once, without waiting for `fn` to notice the abort.
+   */
+  readonly tryTimeoutMs?: number;
+  /**
+   * Judges the value of an attempt that resolved (nginx `proxy_next_upstream http_503`): return
+   * `'failure'` to move on to another target and count this one as failed, `'next'` to move on
+   * without counting a failure (nginx's `http_403` and `http_404`), anything else to accept it.
+   * A value is only turned down when another try really follows: when none may (attempts used
+   * up, the budget says no, no untried target is left, or `timeoutMs` passed during the backoff
+   * delay) it is accepted after all and counts as a success of its target, as nginx hands the
+   * last upstream's response to the client. Turned-down values go to `discard` and into
+   * {@link RetryError.errors}.
+   */
+  readonly retryOnResult?: (value: R, attempt: number) => RetryVerdict | false | null | undefined;
+  /** Disposes of a value that `retryOnResult` turned down (say, cancels a response body). */
+  readonly discard?: (value: R) => void;
+  /**
+   * Keeps the lease of the accepted attempt open past the call: `hold(value, release)` returns
+   * what the call resolves to, and the lease is released (with the latency measured when the
+   * attempt settled) when `release(ok)` is first called — say, when a streamed response body
+   * ends, so least-connections balancers count it as in flight until then. Without it the lease
+   * is released as a success before the call resolves.
+   */
+  readonly hold?: (value: R, release: (ok?: boolean) => void) => R;
   /**
    * Time limit in ms for the whole call, attempts and backoff delays included; a finite number
    * > 0 and ≤ 2^31 − 1. When it passes, the attempt in flight is aborted (its signal's reason is
@@ -114,7 +147,34 @@ export interface RetryOptions {
   readonly random?: RandomSource;
 }
 
-const OPTION_NAMES = ['attempts', 'key', 'timeoutMs', 'signal', 'isRetryable', 'backoff', 'budget', 'now', 'random'];
+/**
+ * What {@link RetryOptions.retryOnResult} says of a value it turns down: `'failure'` counts the
+ * attempt as a failure of its target, `'next'` moves on without blaming it.
+ *
+ * @example
+ * ```ts
+ * const retryOnResult = (res: Response): RetryVerdict | undefined =>
+ *   res.status === 503 ? 'failure' : res.status === 404 ? 'next' : undefined;
+ * ```
+ */
+export type RetryVerdict = 'failure' | 'next';
+
+const OPTION_NAMES = [
+  'attempts',
+  'key',
+  'exclude',
+  'timeoutMs',
+  'tryTimeoutMs',
+  'signal',
+  'isRetryable',
+  'retryOnResult',
+  'discard',
+  'hold',
+  'backoff',
+  'budget',
+  'now',
+  'random',
+];
 
 /**
  * Why {@link withRetry} gave up: `ERR_RETRIES_EXHAUSTED` (every allowed attempt failed, or no
@@ -205,7 +265,7 @@ export class RetryError extends LoadwiseError {
 export async function withRetry<T extends Target, R>(
   balancer: Balancer<T>,
   fn: RetryFn<T, R>,
-  options?: RetryOptions,
+  options?: RetryOptions<R>,
 ): Promise<R> {
   if (typeof balancer !== 'object' || balancer === null || typeof balancer.acquire !== 'function') {
     throw new InvalidOptionError('balancer', balancer, 'a Balancer');
@@ -217,10 +277,15 @@ export async function withRetry<T extends Target, R>(
   return new Run(balancer, fn, o).start();
 }
 
-interface Parsed {
+interface Parsed<R> {
   readonly attempts: number;
   readonly key: string | undefined;
+  readonly exclude: readonly string[];
   readonly timeoutMs: number | undefined;
+  readonly tryTimeoutMs: number | undefined;
+  readonly retryOnResult: ((value: R, attempt: number) => RetryVerdict | false | null | undefined) | undefined;
+  readonly discard: ((value: R) => void) | undefined;
+  readonly hold: ((value: R, release: (ok?: boolean) => void) => R) | undefined;
   readonly signal: AbortSignalLike | undefined;
   readonly isRetryable: ((error: unknown, attempt: number) => boolean) | undefined;
   readonly baseMs: number;
@@ -230,13 +295,16 @@ interface Parsed {
   readonly random: RandomSource | undefined;
 }
 
-function parseOptions(options: RetryOptions | undefined): Parsed {
+function parseOptions<R>(options: RetryOptions<R> | undefined): Parsed<R> {
   checkOptionNames(options, OPTION_NAMES);
   const attempts = intOption('attempts', options?.attempts, 2, 1);
   const key = options?.key;
   if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
+  const exclude = excludeOption(options?.exclude);
   const timeoutMs = options?.timeoutMs;
   if (timeoutMs !== undefined) timerMs('timeoutMs', timeoutMs);
+  const tryTimeoutMs = options?.tryTimeoutMs;
+  if (tryTimeoutMs !== undefined) timerMs('tryTimeoutMs', tryTimeoutMs);
   const signal = options?.signal;
   if (
     signal !== undefined &&
@@ -275,7 +343,12 @@ function parseOptions(options: RetryOptions | undefined): Parsed {
   return {
     attempts,
     key,
+    exclude,
     timeoutMs,
+    tryTimeoutMs,
+    retryOnResult: functionOption<(value: R, attempt: number) => RetryVerdict | undefined>('retryOnResult', options?.retryOnResult),
+    discard: functionOption<(value: R) => void>('discard', options?.discard),
+    hold: functionOption<(value: R, release: (ok?: boolean) => void) => R>('hold', options?.hold),
     signal,
     isRetryable,
     baseMs,
@@ -284,6 +357,19 @@ function parseOptions(options: RetryOptions | undefined): Parsed {
     now: functionOption<Clock>('now', options?.now) ?? systemClock,
     random: functionOption<RandomSource>('random', options?.random),
   };
+}
+
+/** A copy of the `exclude` option, checked to hold strings only (a later change by the caller cannot reach the run). */
+function excludeOption(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError('exclude', value, 'an array of ids');
+  const ids: string[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const id: unknown = value[i];
+    if (typeof id !== 'string') throw new InvalidOptionError(`exclude[${i}]`, id, 'a string id');
+    ids.push(id);
+  }
+  return ids;
 }
 
 /** A delay for `setTimeout`: finite, > 0, at most 2^31 − 1 ms. */
@@ -309,9 +395,19 @@ const TIMED_OUT: number = 2;
 
 type Settled<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
 
+/** Why no further attempt follows a failed or turned-down one. */
+const EXHAUSTED = 1;
+const BUDGET = 2;
+const NO_TARGET = 3;
+const STOPPED = 4;
+
+/** The next attempt's lease, or why there is none (`error`: the `NoTargetError` for `NO_TARGET`). */
+type Next<T extends Target> = { readonly lease: Lease<T> } | { readonly why: number; readonly error?: unknown };
+
 /** The state of one `withRetry` call. */
 class Run<T extends Target, R> {
-  private readonly tried: string[] = [];
+  /** The ids to exclude from the next `acquire`: the `exclude` option, then every id tried. */
+  private readonly tried: string[];
   private readonly errors: unknown[] = [];
   private stop: number = RUNNING;
   private stopReason: unknown;
@@ -322,8 +418,10 @@ class Run<T extends Target, R> {
   constructor(
     private readonly balancer: Balancer<T>,
     private readonly fn: RetryFn<T, R>,
-    private readonly o: Parsed,
-  ) {}
+    private readonly o: Parsed<R>,
+  ) {
+    this.tried = o.exclude.slice();
+  }
 
   async start(): Promise<R> {
     const { signal, timeoutMs } = this.o;
@@ -340,23 +438,12 @@ class Run<T extends Target, R> {
   }
 
   private async loop(): Promise<R> {
-    const { attempts, budget, now } = this.o;
+    const { budget, now } = this.o;
     const errors = this.errors;
     budget?.deposit();
+    // The first acquire's error (say, NoTargetError) is the call's error as it is.
+    let lease = this.balancer.acquire(this.request());
     for (let attempt = 1; ; attempt++) {
-      if (this.stop !== RUNNING) throw this.stopError();
-      let lease: Lease<T>;
-      try {
-        lease = this.balancer.acquire(this.request());
-      } catch (err) {
-        if (attempt === 1) throw err;
-        throw new RetryError(
-          'ERR_RETRIES_EXHAUSTED',
-          `${plural(errors.length, 'attempt')} failed and no untried target is left (${text(err)}); last error: ${text(errors[errors.length - 1])}`,
-          errors,
-          err,
-        );
-      }
       this.tried.push(targetId(lease.target));
       const startedAt = now();
       const settled = await this.attempt(lease.target, attempt);
@@ -369,25 +456,102 @@ class Run<T extends Target, R> {
         if (!aborted) errors.push(this.stopReason);
         throw this.stopError();
       }
-      release(lease, settled.ok, latencyMs);
-      if (settled.ok) return settled.value;
+      if (settled.ok) {
+        const value = settled.value;
+        let verdict: RetryVerdict | false | null | undefined;
+        try {
+          verdict = this.o.retryOnResult?.(value, attempt);
+        } catch (err) {
+          release(lease, true, latencyMs);
+          throw err;
+        }
+        if (verdict !== 'failure' && verdict !== 'next') return this.accept(lease, value, latencyMs);
+        // Turned down, but only if another try really follows (nginx hands the last answer on).
+        const next = await this.next(attempt);
+        if (!('lease' in next)) {
+          if (next.why !== STOPPED) return this.accept(lease, value, latencyMs);
+          release(lease, true, latencyMs);
+          this.discard(value);
+          throw this.stopError();
+        }
+        release(lease, verdict === 'next', latencyMs);
+        this.discard(value);
+        errors.push(value);
+        lease = next.lease;
+        continue;
+      }
+      release(lease, false, latencyMs);
       const error = settled.error;
       errors.push(error);
       if (this.stop !== RUNNING) throw this.stopError();
       if (this.o.isRetryable !== undefined && !this.o.isRetryable(error, attempt)) throw error;
-      // The predicate may have aborted the caller's signal.
-      if (this.stop !== RUNNING) throw this.stopError();
-      if (attempt >= attempts) {
-        throw new RetryError('ERR_RETRIES_EXHAUSTED', `all ${plural(attempt, 'attempt')} failed; last error: ${text(error)}`, errors);
+      const next = await this.next(attempt);
+      if ('lease' in next) {
+        lease = next.lease;
+        continue;
       }
-      if (budget !== undefined && !budget.tryWithdraw()) {
-        throw new RetryError(
-          'ERR_RETRY_BUDGET_EXHAUSTED',
-          `retry budget exhausted after ${plural(attempt, 'attempt')}; last error: ${text(error)}`,
-          errors,
-        );
+      switch (next.why) {
+        case EXHAUSTED:
+          throw new RetryError('ERR_RETRIES_EXHAUSTED', `all ${plural(attempt, 'attempt')} failed; last error: ${text(error)}`, errors);
+        case BUDGET:
+          throw new RetryError(
+            'ERR_RETRY_BUDGET_EXHAUSTED',
+            `retry budget exhausted after ${plural(attempt, 'attempt')}; last error: ${text(error)}`,
+            errors,
+          );
+        case NO_TARGET:
+          throw new RetryError(
+            'ERR_RETRIES_EXHAUSTED',
+            `${plural(errors.length, 'attempt')} failed and no untried target is left (${text(next.error)}); last error: ${text(error)}`,
+            errors,
+            next.error,
+          );
+        default:
+          throw this.stopError();
       }
-      if (this.o.baseMs > 0 && (await this.sleep(this.delay(attempt))) === INTERRUPTED) throw this.stopError();
+    }
+  }
+
+  /**
+   * The lease for the attempt after `attempt`, or why none follows: the run was halted (also
+   * during the backoff delay), the attempts are used up, the budget refuses, or no untried
+   * target is left.
+   */
+  private async next(attempt: number): Promise<Next<T>> {
+    if (this.stop !== RUNNING) return { why: STOPPED };
+    if (attempt >= this.o.attempts) return { why: EXHAUSTED };
+    const budget = this.o.budget;
+    if (budget !== undefined && !budget.tryWithdraw()) return { why: BUDGET };
+    if (this.o.baseMs > 0 && (await this.sleep(this.delay(attempt))) === INTERRUPTED) return { why: STOPPED };
+    if (this.stop !== RUNNING) return { why: STOPPED };
+    try {
+      return { lease: this.balancer.acquire(this.request()) };
+    } catch (error) {
+      return { why: NO_TARGET, error };
+    }
+  }
+
+  /** Hands the accepted value on, releasing its lease now or, with `hold`, when the holder says. */
+  private accept(lease: Lease<T>, value: R, latencyMs: number): R {
+    const hold = this.o.hold;
+    if (hold === undefined) {
+      release(lease, true, latencyMs);
+      return value;
+    }
+    try {
+      return hold(value, (ok = true) => void release(lease, ok !== false, latencyMs));
+    } catch (err) {
+      release(lease, true, latencyMs);
+      throw err;
+    }
+  }
+
+  /** Gives a turned-down value to `discard`; what that throws is ignored (the run moves on). */
+  private discard(value: R): void {
+    try {
+      this.o.discard?.(value);
+    } catch {
+      // a failing clean-up must not change which target answers
     }
   }
 
@@ -396,24 +560,48 @@ class Run<T extends Target, R> {
     return key === undefined ? { exclude: this.tried } : { key, exclude: this.tried };
   }
 
-  /** Runs one attempt; settles with its result, or `INTERRUPTED` as soon as the run is halted. */
+  /**
+   * Runs one attempt; settles with its result, with a `TimeoutError` failure when `tryTimeoutMs`
+   * passes first, or with `INTERRUPTED` as soon as the run is halted.
+   */
   private attempt(target: T, attempt: number): Promise<Settled<R> | typeof INTERRUPTED> {
     const controller = new host.AbortController();
     this.controller = controller;
+    const tryTimeoutMs = this.o.tryTimeoutMs;
+    let timer: unknown;
     return new Promise<Settled<R> | typeof INTERRUPTED>((resolve) => {
-      this.interrupt = () => resolve(INTERRUPTED);
+      let settled = false;
+      const settle = (result: Settled<R> | typeof INTERRUPTED): boolean => {
+        if (settled) return false;
+        settled = true;
+        resolve(result);
+        return true;
+      };
+      this.interrupt = () => void settle(INTERRUPTED);
+      if (tryTimeoutMs !== undefined) {
+        timer = host.setTimeout(() => {
+          const reason = domError(`withRetry: attempt ${attempt} exceeded its time limit of ${tryTimeoutMs} ms`, 'TimeoutError');
+          // Settle first: the abort may make `fn` reject synchronously with another error.
+          settle({ ok: false, error: reason });
+          controller.abort(reason);
+        }, tryTimeoutMs);
+      }
       let p: Promise<R>;
       try {
         p = Promise.resolve(this.fn(target, attempt, controller.signal));
       } catch (err) {
         p = Promise.reject(err);
       }
-      // Also handles (and so silences) a late rejection after an interruption.
+      // Also handles (and so silences) a late rejection after an interruption; a late value
+      // nobody will use goes to `discard` (a response body must not hold its connection).
       p.then(
-        (value) => resolve({ ok: true, value }),
-        (error: unknown) => resolve({ ok: false, error }),
+        (value) => {
+          if (!settle({ ok: true, value })) this.discard(value);
+        },
+        (error: unknown) => void settle({ ok: false, error }),
       );
     }).finally(() => {
+      if (timer !== undefined) host.clearTimeout(timer);
       this.interrupt = null;
       this.controller = null;
     });

@@ -871,3 +871,126 @@ describe('RetryBudget', () => {
     }
   });
 });
+
+// ── what the HTTP layer needs: exclusions, per-try time limits, nginx's result rule, held leases ──
+
+describe('withRetry: exclude, tryTimeoutMs, retryOnResult, discard and hold', () => {
+  const seq = (): RoundRobin<string> => new RoundRobin(['a', 'b', 'c'], { seed: 1 });
+
+  it('never tries an excluded id, and adds each tried id after them', async () => {
+    const s = spy(seq());
+    const calls: { id: string; attempt: number }[] = [];
+    await expect(rejection(withRetry(s.balancer, byTarget(new Set(['a', 'b', 'c']), calls), { attempts: 3, exclude: ['b'] }))).resolves.toBeInstanceOf(
+      RetryError,
+    );
+    expect(calls.map((c) => c.id).sort()).toEqual(['a', 'c']);
+    expect(s.requests[0]!.exclude).toEqual(['b']);
+    expect(s.requests[1]!.exclude).toEqual(['b', calls[0]!.id]);
+    await expect(withRetry(seq(), byTarget(new Set()), { exclude: ['a', 'b', 'c'] })).rejects.toBeInstanceOf(NoTargetError);
+    await expect(withRetry(seq(), byTarget(new Set()), { exclude: ['a', 1 as unknown as string] })).rejects.toThrow(/exclude\[1\]/);
+  });
+
+  it('cuts an attempt at tryTimeoutMs with a TimeoutError, releases it as a failure and moves on at once', async () => {
+    vi.useFakeTimers();
+    const lb = seq();
+    const s = spy(lb);
+    const signals: AttemptSignal[] = [];
+    const p = withRetry(
+      s.balancer,
+      (target, _attempt, signal) => {
+        signals.push(signal);
+        // The first target freezes and ignores its signal; the second answers after 10 ms.
+        return signals.length === 1 ? new Promise<string>(() => {}) : new Promise((r) => setTimeout(() => r(target), 10));
+      },
+      { attempts: 2, tryTimeoutMs: 100 },
+    );
+    await vi.advanceTimersByTimeAsync(100);
+    expect(signals[0]!.aborted).toBe(true);
+    expect((signals[0]!.reason as Error).name).toBe('TimeoutError');
+    expect(s.releases[0]).toMatchObject({ outcome: { ok: false } });
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(p).resolves.toBe(s.releases[1]!.id);
+    expect(s.releases.map((r) => (r.outcome as { ok: boolean }).ok)).toEqual([false, true]);
+  });
+
+  it('a TimeoutError of the last attempt ends the run with RetryError carrying it', async () => {
+    vi.useFakeTimers();
+    const p = rejection(withRetry(seq(), () => new Promise<string>(() => {}), { attempts: 2, tryTimeoutMs: 50 }));
+    await vi.advanceTimersByTimeAsync(100);
+    const err = (await p) as RetryError;
+    expect(err.code).toBe('ERR_RETRIES_EXHAUSTED');
+    expect(err.errors.map((e) => (e as Error).name)).toEqual(['TimeoutError', 'TimeoutError']);
+  });
+
+  it('turns a value down only while another try follows; the last one is accepted as a success (nginx)', async () => {
+    const lb = seq();
+    const s = spy(lb);
+    const discarded: string[] = [];
+    const got = await withRetry(s.balancer, async (target) => `503 from ${target}`, {
+      attempts: 2,
+      retryOnResult: (v) => (v.startsWith('503') ? 'failure' : undefined),
+      discard: (v) => void discarded.push(v),
+    });
+    expect(s.releases.map((r) => [r.id, (r.outcome as { ok: boolean }).ok])).toEqual([
+      [s.releases[0]!.id, false],
+      [s.releases[1]!.id, true],
+    ]);
+    expect(got).toBe(`503 from ${s.releases[1]!.id}`);
+    expect(discarded).toEqual([`503 from ${s.releases[0]!.id}`]);
+    expect(lb.stats().reduce((n, t) => n + t.failures, 0)).toBe(1);
+  });
+
+  it("accepts the turned-down value when no untried target is left or the budget refuses; 'next' blames nobody", async () => {
+    const one = new RoundRobin(['only']);
+    await expect(withRetry(one, async () => 'busy', { attempts: 5, retryOnResult: () => 'failure' })).resolves.toBe('busy');
+    expect(one.stats()[0]).toMatchObject({ failures: 0, active: 0 });
+    const budget = { deposit: () => {}, tryWithdraw: () => false };
+    const lb = seq();
+    await expect(withRetry(lb, async (t) => t, { attempts: 3, budget, retryOnResult: () => 'failure' })).resolves.toBeTypeOf('string');
+    expect(lb.stats().reduce((n, t) => n + t.failures, 0)).toBe(0);
+    const next = seq();
+    const v = await withRetry(next, async (t) => t, { attempts: 3, retryOnResult: () => 'next' });
+    expect(next.stats().map((t) => t.failures)).toEqual([0, 0, 0]);
+    expect(next.stats().reduce((n, t) => n + t.picks, 0)).toBe(3);
+    expect(typeof v).toBe('string');
+  });
+
+  it('holds the accepted lease open until release is called, with the latency measured at settle', async () => {
+    const clock = fakeClock();
+    const lb = seq();
+    const s = spy(lb);
+    let later: ((ok?: boolean) => void) | undefined;
+    const got = await withRetry(
+      s.balancer,
+      async (t) => {
+        clock.advance(7);
+        return t;
+      },
+      { now: clock.now, hold: (v, release) => ((later = release), `held ${v}`) },
+    );
+    expect(got).toMatch(/^held /);
+    expect(lb.stats().reduce((n, t) => n + t.active, 0)).toBe(1);
+    clock.advance(1000);
+    later!(false);
+    later!(true);
+    expect(s.releases.map((r) => [r.outcome, r.counted])).toEqual([
+      [{ ok: false, latencyMs: 7 }, true],
+      [{ ok: true, latencyMs: 7 }, false],
+    ]);
+    expect(lb.stats().reduce((n, t) => n + t.active, 0)).toBe(0);
+  });
+
+  it('gives a value that arrives after its attempt timed out to discard', async () => {
+    vi.useFakeTimers();
+    const discarded: string[] = [];
+    const p = withRetry(seq(), (t) => new Promise<string>((r) => setTimeout(() => r(`late ${t}`), 200)), {
+      attempts: 1,
+      tryTimeoutMs: 100,
+      discard: (v) => void discarded.push(v),
+    });
+    const err = rejection(p);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(await err).toBeInstanceOf(RetryError);
+    expect(discarded).toHaveLength(1);
+  });
+});
