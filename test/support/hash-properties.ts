@@ -16,10 +16,8 @@ export function expectDownMovesOnlyItsKeys(make: () => Balancer<IdTarget>, keys:
   const before = ids(lb);
   lb.markDown(down);
   const after = ids(lb);
-  for (let i = 0; i < keys.length; i++) {
-    if (before[i] === down) expect(after[i]).not.toBe(down);
-    else expect(after[i]).toBe(before[i]);
-  }
+  const wrong = keys.flatMap((k, i) => ((before[i] === down ? after[i] === down : after[i] !== before[i]) ? [`${k}: ${before[i]} -> ${after[i]}`] : []));
+  expect(wrong).toEqual([]);
   const twin = make();
   twin.markDown(down);
   expect(ids(twin)).toEqual(after);
