@@ -5,6 +5,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'sim/index': 'src/sim/index.ts',
+    'fetch/index': 'src/fetch/index.ts',
     'testing/index': 'src/testing/index.ts',
     'testing/arbitraries': 'src/testing/arbitraries.ts',
   },
