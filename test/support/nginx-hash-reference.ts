@@ -19,12 +19,6 @@ export type Eligible = (i: number) => boolean;
 
 const u8 = (s: string): Buffer => Buffer.from(s, 'utf8');
 
-function le32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0, 0);
-  return b;
-}
-
 // ---- hash $key consistent ----------------------------------------------------------------
 
 export interface ChashPoint {
@@ -55,18 +49,25 @@ export function nginxChashPoints(servers: readonly { id: string; weight: number 
         if (c < 0x30 || c > 0x39) break;
       }
     }
-    const base = Buffer.concat([host, Buffer.from([0]), port]);
+    // host, '\0', port, then the previous hash as 4 little-endian bytes (rewritten for each point).
+    const input = Buffer.concat([host, Buffer.from([0]), port, Buffer.alloc(4)]);
     let prev = 0;
     for (let j = 0; j < s.weight * 160; j++) {
-      const hash = crc32(Buffer.concat([base, le32(prev)]));
+      input.writeUInt32LE(prev >>> 0, input.length - 4);
+      const hash = crc32(input);
       points.push({ hash, server: index });
       prev = hash;
     }
   });
-  // glibc qsort is a merge sort: stable, like Array.prototype.sort.
-  points.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  // glibc qsort is a merge sort: stable. Sorting hash · 2^20 + position (exact in a double) by
+  // value gives that same order without a comparator call per comparison.
+  if (points.length > 2 ** 20) throw new RangeError('too many points');
+  const order = Float64Array.from(points, (p, i) => p.hash * 2 ** 20 + i).sort();
   const out: ChashPoint[] = [];
-  for (const p of points) if (out.length === 0 || out[out.length - 1]!.hash !== p.hash) out.push(p);
+  for (const k of order) {
+    const p = points[k % 2 ** 20]!;
+    if (out.length === 0 || out[out.length - 1]!.hash !== p.hash) out.push(p);
+  }
   return out;
 }
 
