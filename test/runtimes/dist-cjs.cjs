@@ -82,7 +82,7 @@ check('error classes are exported and extend LoadwiseError', () => {
 
 // ---- subpath exports -------------------------------------------------------------------------
 
-const SUBPATHS = { 'loadwise/sim': 'sim/index', 'loadwise/testing': 'testing/index', 'loadwise/testing/arbitraries': 'testing/arbitraries' };
+const SUBPATHS = { 'loadwise/sim': 'sim/index', 'loadwise/fetch': 'fetch/index', 'loadwise/testing': 'testing/index', 'loadwise/testing/arbitraries': 'testing/arbitraries' };
 for (const [name, base] of Object.entries(SUBPATHS)) {
   check(`require("${name}") resolves to dist/${base}.cjs; its .d.cts exists`, () => {
     const resolved = require.resolve(name);
@@ -95,11 +95,17 @@ check('the CommonJS bundles require nothing outside the package but fast-check (
   const { readFileSync, readdirSync } = require('node:fs');
   const requires = (file) => [...readFileSync(path.join(root, file), 'utf8').matchAll(/\brequire\((['"])([^'"]+)\1\)/g)].map((m) => m[2]);
   const chunks = readdirSync(path.join(root, 'dist')).filter((f) => f.endsWith('.cjs') && f.startsWith('chunk-'));
-  for (const file of ['dist/index.cjs', 'dist/sim/index.cjs', 'dist/testing/index.cjs', ...chunks.map((c) => `dist/${c}`)]) {
+  for (const file of ['dist/index.cjs', 'dist/sim/index.cjs', 'dist/fetch/index.cjs', 'dist/testing/index.cjs', ...chunks.map((c) => `dist/${c}`)]) {
     for (const spec of requires(file)) assert(/^\.\.?\/chunk-[\w-]+\.cjs$/.test(spec), `${file} requires ${spec}`);
   }
   assert(requires('dist/testing/index.cjs').length === 0, 'loadwise/testing should be self-contained');
   assert(requires('dist/testing/arbitraries.cjs').join() === 'fast-check', `arbitraries requires ${requires('dist/testing/arbitraries.cjs')}`);
+});
+
+check('loadwise/fetch: require works and shares classes with loadwise', () => {
+  const f = require('loadwise/fetch');
+  assert(typeof f.createProxy === 'function' && typeof f.balancedFetch === 'function', 'createProxy / balancedFetch');
+  throwsCode(() => f.createProxy({ balancer: new lw.RoundRobin(['a']), tryTimeoutMs: -1 }), lw.InvalidOptionError, 'ERR_INVALID_OPTION');
 });
 
 check('loadwise/sim: exports work and share classes with loadwise', () => {

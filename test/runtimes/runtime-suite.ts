@@ -12,6 +12,7 @@
  */
 import * as loadwise from '../../src/index.js';
 import { formatTable, renderCdfSvg, runScenario, scenarios } from '../../src/sim/index.js';
+import { balancedFetch, createProxy, type UpstreamFetch } from '../../src/fetch/index.js';
 import {
   DuplicateIdError,
   InvalidIdError,
@@ -1099,6 +1100,152 @@ function exportsCovered(): void {
 }
 
 // ---------------------------------------------------------------------------------------------
+// loadwise/fetch: the proxy and the client on this runtime's own Request, Response, Headers,
+// streams and timers; and, on Deno and Bun, through real loopback servers and this runtime's
+// fetch (whose network errors must be classified: a refused POST moves on, a sent one does not).
+
+interface ServeLike {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** A loopback server on this runtime (Deno.serve, Bun.serve); undefined on Node (vitest covers it). */
+async function serveHere(handler: (req: Request) => Response | Promise<Response>): Promise<ServeLike | undefined> {
+  const g = globalThis as {
+    Deno?: { serve?: (o: { port: number; hostname: string; onListen?: () => void }, h: typeof handler) => { addr: { port: number }; shutdown(): Promise<void> } };
+    Bun?: { serve?: (o: { port: number; hostname: string; fetch: typeof handler }) => { port: number; stop(force?: boolean): void } };
+  };
+  if (g.Deno?.serve !== undefined) {
+    const s = g.Deno.serve({ port: 0, hostname: '127.0.0.1', onListen: () => {} }, handler);
+    return { port: s.addr.port, stop: () => s.shutdown() };
+  }
+  if (g.Bun?.serve !== undefined) {
+    const s = g.Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: handler });
+    return { port: s.port, stop: async () => s.stop(true) };
+  }
+  return undefined;
+}
+
+async function httpLayer(): Promise<void> {
+  type U = { id: string; url: string };
+  const seen: { url: string; headers: Record<string, string>; body: string }[] = [];
+  const upstream: UpstreamFetch = async (url, init) => {
+    // A refused connection: the body is never read, so even a streamed one can go elsewhere.
+    if (url.includes('//a.test')) throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+    const body = init.body === null ? '' : await new Response(init.body as ConstructorParameters<typeof Response>[0]).text();
+    const headers: Record<string, string> = {};
+    init.headers.forEach((v, k) => (headers[k] = v));
+    seen.push({ url, headers, body });
+    if (url.includes('/freeze')) {
+      return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason), { once: true }));
+    }
+    let n = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (n++ < 3) c.enqueue(new TextEncoder().encode(`part${n};`));
+        else c.close();
+      },
+    });
+    return new Response(stream, { status: 200, headers: { 'x-from': url, connection: 'x-drop', 'x-drop': '1' } });
+  };
+  const lb = new RoundRobin<U>(
+    [
+      { id: 'a', url: 'http://a.test/base' },
+      { id: 'b', url: 'http://b.test/base' },
+    ],
+    { seed: 1 },
+  );
+  const proxy = createProxy({ balancer: lb, fetch: upstream, tryTimeoutMs: 50 });
+  const big = 'z'.repeat(1_100_000);
+  const results: { status: number; text: string; drop: string | null; activeBefore: number }[] = [];
+  for (const [path, method, body] of [
+    ['/p?q=1', 'POST', 'hello'],
+    ['/p?q=2', 'GET', null],
+    ['/big', 'PUT', big],
+  ] as const) {
+    const res = (await proxy(
+      new Request(`http://proxy.test${path}`, { method, body, headers: { 'x-forwarded-for': '6.6.6.6', te: 'trailers' } }),
+      { clientAddress: '192.0.2.1' },
+    )) as Response;
+    const activeBefore = lb.stats().reduce((n, s) => n + s.active, 0);
+    results.push({ status: res.status, text: await res.text(), drop: res.headers.get('x-drop'), activeBefore });
+  }
+  check('loadwise/fetch: createProxy moves a refused try on, streams both ways and releases leases after the body', () => {
+    deepEqual(
+      results.map((r) => [r.status, r.text, r.drop, r.activeBefore]),
+      [
+        [200, 'part1;part2;part3;', null, 1],
+        [200, 'part1;part2;part3;', null, 1],
+        [200, 'part1;part2;part3;', null, 1],
+      ],
+      'responses',
+    );
+    equal(lb.stats().reduce((n, s) => n + s.active, 0), 0, 'open leases');
+    const b = seen.filter((s) => s.url.startsWith('http://b.test/'));
+    deepEqual(
+      b.map((s) => [s.url, s.body.length, s.headers['x-forwarded-for'], s.headers.te]),
+      [
+        ['http://b.test/base/p?q=1', 5, '192.0.2.1', undefined],
+        ['http://b.test/base/p?q=2', 0, '192.0.2.1', undefined],
+        ['http://b.test/base/big', big.length, '192.0.2.1', undefined],
+      ],
+      'upstream requests',
+    );
+  });
+  const t0 = performance.now();
+  const frozenRes = (await createProxy({ balancer: new RoundRobin<U>([{ id: 'f', url: 'http://f.test' }]), fetch: upstream, tryTimeoutMs: 50 })(
+    new Request('http://proxy.test/freeze'),
+  )) as Response;
+  const frozenMs = performance.now() - t0;
+  check('loadwise/fetch: a frozen try is cut at tryTimeoutMs and answered 504', () => {
+    equal(frozenRes.status, 504, 'status');
+    assert(frozenMs < 1_000, `took ${frozenMs} ms`);
+  });
+  const api = balancedFetch(new RoundRobin<U>([{ id: 'b', url: 'http://b.test/api' }]), { fetch: upstream });
+  const clientText = await (await api('/v1/users?x=1')).text();
+  check('loadwise/fetch: balancedFetch resolves a relative path against the target', () => {
+    equal(clientText, 'part1;part2;part3;', 'body');
+    equal(seen[seen.length - 1]!.url, 'http://b.test/api/v1/users?x=1', 'url');
+  });
+
+  // Real loopback servers and this runtime's own fetch (Deno and Bun only).
+  const live = await serveHere(async (req) => new Response(`live ${req.method} ${await req.text()}`));
+  if (live === undefined) return;
+  const gone = await serveHere(() => new Response('gone'));
+  const deadPort = gone!.port;
+  await gone!.stop();
+  const broken = await serveHere(async () => {
+    throw new Error('backend bug');
+  });
+  try {
+    const real = new RoundRobin<U>(
+      [
+        { id: 'dead', url: `http://127.0.0.1:${deadPort}` },
+        { id: 'live', url: `http://127.0.0.1:${live.port}` },
+      ],
+      { seed: 1 },
+    );
+    const realProxy = createProxy({ balancer: real });
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = (await realProxy(new Request('http://proxy.test/x', { method: 'POST', body: `b${i}` }))) as Response;
+      got.push(`${res.status} ${await res.text()}`);
+    }
+    check("loadwise/fetch: this runtime's refused connection counts as never sent, so a POST moves on", () => {
+      deepEqual(got, ['200 live POST b0', '200 live POST b1', '200 live POST b2', '200 live POST b3'], 'responses');
+      assert(real.stats().find((s) => s.id === 'dead')!.failures > 0, 'the dead target was never tried');
+    });
+    const status = ((await createProxy({ balancer: new RoundRobin<U>([{ id: 'd', url: `http://127.0.0.1:${deadPort}` }]) })(new Request('http://proxy.test/'))) as Response)
+      .status;
+    check('loadwise/fetch: a refused connection with nothing else to try is answered 502', () => equal(status, 502, 'status'));
+    void broken;
+  } finally {
+    await live.stop();
+    await broken?.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 console.log(`# loadwise runtime suite on ${runtimeName()}`);
 exportsCovered();
@@ -1110,6 +1257,7 @@ await nginxHashParity();
 await resilience();
 simulatorDeterminism();
 await latencyAware();
+await httpLayer();
 console.log(`${passed} passed, ${failed} failed`);
 
 if (failed > 0) {
