@@ -288,8 +288,8 @@ describe('Maglev: lookup table', () => {
       fc.property(input, ({ M, offset, skip, weight }) => {
         const args = [M, Int32Array.from(offset), Int32Array.from(skip), Float64Array.from(weight), offset.map((_, k) => k)] as const;
         const rounds = maglevPopulate(...args, 'rounds');
-        expect(maglevPopulate(...args, 'heap')).toEqual(rounds);
-        expect(maglevPopulate(...args)).toEqual(rounds);
+        expect(differences(maglevPopulate(...args, 'heap'), rounds)).toEqual([]);
+        expect(differences(maglevPopulate(...args), rounds)).toEqual([]);
         expect(rounds.includes(-1)).toBe(false);
       }),
       { numRuns: 300 },

@@ -20,9 +20,10 @@ export function attempt(fn: () => string): string {
  * The first `limit` positions where `got` and `want` differ (by `Object.is`), as readable lines,
  * and a length line if their lengths differ; `[]` when they are equal. Use it as
  * `expect(differences(got, want)).toEqual([])`: one assertion for a whole sequence, and on
- * failure the message shows where it diverged. For sequences of primitives (ids, indexes).
+ * failure the message shows where it diverged. For sequences of primitives (ids, indexes), in
+ * arrays or typed arrays.
  */
-export function differences<T>(got: readonly T[], want: readonly T[], limit = 10): string[] {
+export function differences<T>(got: ArrayLike<T>, want: ArrayLike<T>, limit = 10): string[] {
   const out: string[] = [];
   if (got.length !== want.length) out.push(`length: got ${got.length}, want ${want.length}`);
   const n = Math.max(got.length, want.length);
