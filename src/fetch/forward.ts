@@ -16,7 +16,7 @@ import { responseHeaders } from './headers.js';
 import type { ForwardConfig } from './options.js';
 import { mayRetryFailure, statusVerdict, type TryFacts } from './retry-rules.js';
 import { BaseCache, upstreamUrl } from './url.js';
-import { web, type HeadersLike, type ResponseLike } from './web.js';
+import { web, type HeadersLike, type ResponseLike, type UpstreamInit } from './web.js';
 
 /** A request as the tries send it. */
 export interface Exchange {
@@ -83,7 +83,9 @@ export class Forwarder<T extends Target> {
         if (listening) this.emit({ type: 'try', attempt, target, method, path });
         const t0 = listening ? c.now() : 0;
         try {
-          const res = await c.fetch(url, { method, headers: ex.headers, body: body.forTry(), redirect: 'manual', duplex: 'half', signal });
+          // Our structural types stand for the runtime's own Headers and ReadableStream.
+          const init = { method, headers: ex.headers, body: body.forTry(), redirect: 'manual', duplex: 'half', signal } as const;
+          const res = await c.fetch(url, init as UpstreamInit);
           if (listening) this.emit({ type: 'try-end', attempt, target, latencyMs: c.now() - t0, status: res.status });
           return res;
         } catch (error) {

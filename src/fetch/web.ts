@@ -3,7 +3,7 @@
  * ECMAScript alone (no DOM or Node types), and the constructors looked up on `globalThis` at
  * call time, so the same code runs on Node, Deno, Bun and edge runtimes.
  */
-import type { AbortSignalLike } from '../core/runtime.js';
+import type { AbortSignalLike, RuntimeAbortSignal } from '../core/runtime.js';
 
 /** The part of `Headers` the HTTP layer uses. */
 export interface HeadersLike {
@@ -63,12 +63,18 @@ export interface ResponseLike {
  */
 export interface UpstreamInit {
   readonly method: string;
-  readonly headers: HeadersLike;
-  readonly body: Uint8Array | ByteStreamLike | null;
+  readonly headers: WebHeaders;
+  readonly body: Uint8Array | WebReadableStream | null;
   readonly redirect: 'manual';
   readonly duplex: 'half';
-  readonly signal: AbortSignalLike;
+  readonly signal: RuntimeAbortSignal;
 }
+
+/** The runtime's own `Headers` type wherever the program has one; {@link HeadersLike} otherwise. */
+export type WebHeaders = typeof globalThis extends { Headers: { prototype: infer H } } ? H : HeadersLike;
+
+/** The runtime's own `ReadableStream` type wherever the program has one; {@link ByteStreamLike} otherwise. */
+export type WebReadableStream = typeof globalThis extends { ReadableStream: { prototype: infer S } } ? S : ByteStreamLike;
 
 /**
  * The upstream client: the runtime's `fetch`, or one with a connection pool of your choice

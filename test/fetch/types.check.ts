@@ -3,7 +3,7 @@
  * and Hono expect — `(Request) => Promise<Response>` with the program's own Request and Response
  * types — and undici's fetch fits the `fetch` option without casts.
  */
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit } from 'undici';
 import { LeastConnections } from '../../src/index.js';
 import { balancedFetch, createProxy, headerKey } from '../../src/fetch/index.js';
 
@@ -12,7 +12,8 @@ const agent = new Agent();
 const proxy = createProxy({
   balancer: lb,
   key: headerKey('x-user'),
-  fetch: (url, init) => undiciFetch(url, { ...init, dispatcher: agent }),
+  // undici 7 ships its own Headers and stream types, nominally other than the global ones (@types/node): one cast.
+  fetch: (url, init) => undiciFetch(url, { ...init, dispatcher: agent } as unknown as UndiciInit),
   onEvent: (e) => (e.type === 'try' ? e.target.url : undefined),
 });
 export const asServeHandler: (request: Request) => Promise<Response> = proxy;
