@@ -62,11 +62,13 @@ export interface ProxyOptions<T extends Target> extends ForwardOptions<T> {
 
 /**
  * What the server adapter knows about the connection: the peer's address (Node:
- * `req.socket.remoteAddress`; Deno: `info.remoteAddr.hostname`; Bun: `server.requestIP(req)`).
+ * `req.socket.remoteAddress`). Deno's handler info (`info.remoteAddr.hostname`) and Bun's server
+ * (`server.requestIP(req)`) are understood as they are, so `Deno.serve(proxy)` and
+ * `Bun.serve({ fetch: proxy })` need no glue.
  *
  * @example
  * ```ts
- * Deno.serve((req, info) => proxy(req, { clientAddress: info.remoteAddr.hostname }));
+ * serve({ fetch: (req, env) => proxy(req, { clientAddress: env.incoming.socket.remoteAddress }) }); // @hono/node-server
  * ```
  */
 export interface ConnectionInfo {
@@ -75,13 +77,34 @@ export interface ConnectionInfo {
 
 /**
  * A request handler: the shape `Deno.serve`, `Bun.serve({ fetch })` and Hono's `c.req.raw` use.
+ * The second argument is a {@link ConnectionInfo}, Deno's handler info or Bun's server.
  *
  * @example
  * ```ts
  * const handler: ProxyHandler = createProxy({ balancer });
  * ```
  */
-export type ProxyHandler = (request: WebRequest, info?: ConnectionInfo) => Promise<WebResponse>;
+export type ProxyHandler = (request: WebRequest, info?: ConnectionInfo | object) => Promise<WebResponse>;
+
+/** The peer's address from whatever the server passed: ours, Deno's handler info, or Bun's server. */
+function peerAddress(request: RequestLike, info: unknown): string | undefined {
+  if (typeof info !== 'object' || info === null) return undefined;
+  try {
+    const given = (info as ConnectionInfo).clientAddress;
+    if (typeof given === 'string') return given;
+    const deno = (info as { remoteAddr?: { hostname?: unknown } }).remoteAddr;
+    if (typeof deno === 'object' && deno !== null && typeof deno.hostname === 'string') return deno.hostname;
+    const bun = (info as { requestIP?: unknown }).requestIP;
+    if (typeof bun === 'function') {
+      const ip: unknown = (bun as (r: RequestLike) => unknown).call(info, request);
+      const address = typeof ip === 'object' && ip !== null ? (ip as { address?: unknown }).address : undefined;
+      if (typeof address === 'string') return address;
+    }
+  } catch {
+    // a server object we do not understand: no address
+  }
+  return undefined;
+}
 
 /** Default `maxHeaderBytes`: 32 KiB. */
 export const DEFAULT_MAX_HEADER_BYTES = 32_768;
@@ -125,14 +148,15 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
   const config = forwarder.config;
   const forwarded = options.forwarded;
   checkOptionNames(forwarded, ['trust'], 'forwarded');
-  const trust = new TrustedProxies(forwarded?.trust ?? []);
+  // Absent means none; `null` is refused like any other value that is not a list.
+  const trust = new TrustedProxies(forwarded?.trust);
   const preserveHost = options.preserveHost;
   if (preserveHost !== undefined && typeof preserveHost !== 'boolean') throw new InvalidOptionError('preserveHost', preserveHost, 'a boolean');
   const maxHeaderBytes = intOption('maxHeaderBytes', options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 1);
   const maxBodyBytes = intOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 0);
   const now = config.now;
 
-  async function handle(request: RequestLike, info: ConnectionInfo | undefined): Promise<ResponseLike> {
+  async function handle(request: RequestLike, info: unknown): Promise<ResponseLike> {
     const startedAt = now();
     const tries = { count: 0 };
     const done = (status: number, reason: OutcomeReason, error?: unknown): void => {
@@ -153,7 +177,7 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
     if (length !== null && !(Number(length) <= maxBodyBytes)) return refuse(/^\s*\d+\s*$/.test(length) ? 413 : 400);
 
     let key: string | undefined;
-    const peer = info?.clientAddress;
+    const peer = peerAddress(request, info);
     try {
       if (config.key !== undefined) {
         const client = clientAddress(peer, request.headers.get('x-forwarded-for'), trust);

@@ -1209,7 +1209,7 @@ async function httpLayer(): Promise<void> {
   });
 
   // Real loopback servers and this runtime's own fetch (Deno and Bun only).
-  const live = await serveHere(async (req) => new Response(`live ${req.method} ${await req.text()}`));
+  const live = await serveHere(async (req) => new Response(`live ${req.method} ${await req.text()} ${req.headers.get('x-forwarded-for')}`));
   if (live === undefined) return;
   const gone = await serveHere(() => new Response('gone'));
   const deadPort = gone!.port;
@@ -1232,12 +1232,23 @@ async function httpLayer(): Promise<void> {
       got.push(`${res.status} ${await res.text()}`);
     }
     check("loadwise/fetch: this runtime's refused connection counts as never sent, so a POST moves on", () => {
-      deepEqual(got, ['200 live POST b0', '200 live POST b1', '200 live POST b2', '200 live POST b3'], 'responses');
+      deepEqual(got, ['200 live POST b0 null', '200 live POST b1 null', '200 live POST b2 null', '200 live POST b3 null'], 'responses');
       assert(real.stats().find((s) => s.id === 'dead')!.failures > 0, 'the dead target was never tried');
     });
     const status = ((await createProxy({ balancer: new RoundRobin<U>([{ id: 'd', url: `http://127.0.0.1:${deadPort}` }]) })(new Request('http://proxy.test/'))) as Response)
       .status;
     check('loadwise/fetch: a refused connection with nothing else to try is answered 502', () => equal(status, 502, 'status'));
+    // The proxy served directly by this runtime's server: Deno.serve(proxy) / Bun.serve({ fetch: proxy }),
+    // which must find the client address in Deno's handler info or Bun's server by itself.
+    const front = await serveHere(realProxy as (req: Request) => Promise<Response>);
+    try {
+      const viaFront = await (await fetch(`http://127.0.0.1:${front!.port}/y`, { method: 'POST', body: 'f' })).text();
+      check('loadwise/fetch: served as the runtime\'s own handler, the proxy forwards the client address', () =>
+        equal(viaFront, 'live POST f 127.0.0.1', 'response'),
+      );
+    } finally {
+      await front?.stop();
+    }
     void broken;
   } finally {
     await live.stop();
