@@ -31,6 +31,11 @@ export type AttemptSignal = RuntimeAbortSignal;
  * (including, say, an HTTP 404); reject for a failure of the target (a refused connection, an
  * HTTP 503): the rejection releases the lease as a failure and is what `isRetryable` judges.
  *
+ * A rejection counts as a failure on the last attempt too: it carries no answer to hand on. For
+ * nginx's rule on answers (a listed status moves on only while another try follows, and on the
+ * last try goes to the caller as a success), resolve with the answer and judge it with
+ * {@link RetryOptions.retryOnResult}, as `loadwise/fetch` does.
+ *
  * @typeParam T - the balancer's target type.
  * @typeParam R - what a successful attempt resolves to.
  * @example
