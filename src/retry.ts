@@ -2,7 +2,7 @@ import { domError, host, type AbortSignalLike, type RuntimeAbortSignal, type Run
 export type { AbortSignalLike } from './core/runtime.js';
 import { targetId } from './balancer.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { InvalidOptionError, LoadwiseError } from './core/errors.js';
+import { InvalidOptionError, LoadwiseError, NoTargetError } from './core/errors.js';
 import { checkOptionNames, functionOption, intOption } from './core/options.js';
 import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -91,6 +91,13 @@ export interface RetryOptions<R = unknown> {
    */
   readonly exclude?: readonly string[];
   /**
+   * An id the first attempt goes to while it is eligible (a sticky session's target): that
+   * acquire excludes every other id. When the preferred target is not eligible (down, ejected, at
+   * `maxActive`, excluded, or no longer a member), the first attempt goes to the balancer's own
+   * choice; retries go to untried targets as always. Costs O(n) on the first acquire.
+   */
+  readonly prefer?: string;
+  /**
    * Time limit in ms for each attempt (Envoy `per_try_timeout`); a finite number > 0 and
    * ≤ 2^31 − 1. An attempt that has not settled in time is aborted (its signal's reason is a
    * `TimeoutError`) and fails with that `TimeoutError`, which `isRetryable` judges like any other
@@ -168,6 +175,7 @@ const OPTION_NAMES = [
   'attempts',
   'key',
   'exclude',
+  'prefer',
   'timeoutMs',
   'tryTimeoutMs',
   'signal',
@@ -286,6 +294,7 @@ interface Parsed<R> {
   readonly attempts: number;
   readonly key: string | undefined;
   readonly exclude: readonly string[];
+  readonly prefer: string | undefined;
   readonly timeoutMs: number | undefined;
   readonly tryTimeoutMs: number | undefined;
   readonly retryOnResult: ((value: R, attempt: number) => RetryVerdict | false | null | undefined) | undefined;
@@ -306,6 +315,8 @@ function parseOptions<R>(options: RetryOptions<R> | undefined): Parsed<R> {
   const key = options?.key;
   if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
   const exclude = excludeOption(options?.exclude);
+  const prefer = options?.prefer;
+  if (prefer !== undefined && typeof prefer !== 'string') throw new InvalidOptionError('prefer', prefer, 'a target id');
   const timeoutMs = options?.timeoutMs;
   if (timeoutMs !== undefined) timerMs('timeoutMs', timeoutMs);
   const tryTimeoutMs = options?.tryTimeoutMs;
@@ -349,6 +360,7 @@ function parseOptions<R>(options: RetryOptions<R> | undefined): Parsed<R> {
     attempts,
     key,
     exclude,
+    prefer,
     timeoutMs,
     tryTimeoutMs,
     retryOnResult: functionOption<(value: R, attempt: number) => RetryVerdict | undefined>('retryOnResult', options?.retryOnResult),
@@ -447,7 +459,7 @@ class Run<T extends Target, R> {
     const errors = this.errors;
     budget?.deposit();
     // The first acquire's error (say, NoTargetError) is the call's error as it is.
-    let lease = this.balancer.acquire(this.request());
+    let lease = this.preferred() ?? this.balancer.acquire(this.request());
     for (let attempt = 1; ; attempt++) {
       this.tried.push(targetId(lease.target));
       const startedAt = now();
@@ -557,6 +569,27 @@ class Run<T extends Target, R> {
       this.o.discard?.(value);
     } catch {
       // a failing clean-up must not change which target answers
+    }
+  }
+
+  /** A lease on the `prefer` target if it is an eligible member, else `undefined`. */
+  private preferred(): Lease<T> | undefined {
+    const prefer = this.o.prefer;
+    if (prefer === undefined || this.tried.includes(prefer)) return undefined;
+    const exclude = this.tried.slice();
+    let member = false;
+    for (const target of this.balancer.targets()) {
+      const id = targetId(target);
+      if (id === prefer) member = true;
+      else exclude.push(id);
+    }
+    if (!member) return undefined;
+    const key = this.o.key;
+    try {
+      return this.balancer.acquire(key === undefined ? { exclude } : { key, exclude });
+    } catch (err) {
+      if (err instanceof NoTargetError) return undefined;
+      throw err;
     }
   }
 

@@ -994,3 +994,22 @@ describe('withRetry: exclude, tryTimeoutMs, retryOnResult, discard and hold', ()
     expect(discarded).toHaveLength(1);
   });
 });
+
+describe('withRetry: prefer', () => {
+  it('sends the first attempt to the preferred id while it is eligible, retries elsewhere, and falls back when it is not', async () => {
+    const lb = new RoundRobin(['a', 'b', 'c'], { seed: 3 });
+    const firsts: string[] = [];
+    for (let i = 0; i < 6; i++) firsts.push(await withRetry(lb, async (t) => t, { prefer: 'b' }));
+    expect(firsts).toEqual(['b', 'b', 'b', 'b', 'b', 'b']);
+    const calls: { id: string; attempt: number }[] = [];
+    await withRetry(lb, byTarget(new Set(['b']), calls), { prefer: 'b', attempts: 2 });
+    expect(calls[0]!.id).toBe('b');
+    expect(calls[1]!.id).not.toBe('b');
+    lb.markDown('b');
+    const fallback = await withRetry(lb, async (t) => t, { prefer: 'b' });
+    expect(['a', 'c']).toContain(fallback);
+    expect(await withRetry(lb, async (t) => t, { prefer: 'gone' })).not.toBe('gone');
+    await expect(withRetry(lb, async (t) => t, { prefer: 1 as unknown as string })).rejects.toThrow(/prefer/);
+    expect(lb.stats().reduce((n, s) => n + s.active, 0)).toBe(0);
+  });
+});
