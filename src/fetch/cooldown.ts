@@ -5,6 +5,9 @@
  */
 import type { Clock } from '../core/clock.js';
 
+/** RFC 9110's asctime-date: `Sun Nov  6 08:49:37 1994`. */
+const ASCTIME = /^[A-Za-z]{3} [A-Za-z]{3} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$/;
+
 /**
  * Reads a `Retry-After` value (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; `undefined`
  * when absent or unreadable. Returns milliseconds, never negative.
@@ -18,7 +21,8 @@ export function retryAfterMs(value: string | null, wallNow: number): number | un
   if (value === null) return undefined;
   const text = value.trim();
   if (/^[0-9]{1,10}$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
+  // An asctime-date has no zone but means GMT (RFC 9110 §5.6.7); `Date.parse` would read it as local time.
+  const at = Date.parse(ASCTIME.test(text) ? `${text} GMT` : text);
   if (!Number.isFinite(at) || !/[a-z]/i.test(text)) return undefined;
   return Math.max(0, at - wallNow);
 }

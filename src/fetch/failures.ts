@@ -33,15 +33,20 @@ const NOT_SENT_MESSAGE = /connection refused|os error 111|tcp connect error|dns 
  * ```
  */
 export function neverSent(error: unknown): boolean {
+  return refusedWithin(error, 0);
+}
+
+/** {@link neverSent} from `start` levels down: `cause` and `errors` share the depth limit, so a cycle ends. */
+function refusedWithin(error: unknown, start: number): boolean {
   let e: unknown = error;
-  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+  for (let depth = start; depth < 5 && typeof e === 'object' && e !== null; depth++) {
     const code = readField(e, 'code');
     if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
     const message = readField(e, 'message');
     if (typeof message === 'string' && NOT_SENT_MESSAGE.test(message)) return true;
     // AggregateError (Node's happy eyeballs): every attempt must have been refused.
     const errors = readField(e, 'errors');
-    if (Array.isArray(errors) && errors.length > 0 && errors.every(neverSent)) return true;
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((entry) => refusedWithin(entry, depth + 1))) return true;
     e = readField(e, 'cause');
   }
   return false;

@@ -76,10 +76,13 @@ export function cookieKey(name: string): KeyFunction {
 export function queryKey(name: string): KeyFunction {
   return (request) => {
     const url = request.url;
+    // The fragment first: a `?` inside it (`/x#f?user=1`, kept in `Request.url`) starts no query.
+    const hash = url.indexOf('#');
+    const end = hash < 0 ? url.length : hash;
     const q = url.indexOf('?');
-    if (q < 0) return undefined;
-    const hash = url.indexOf('#', q);
-    return new web.URLSearchParams(hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash)).get(name) ?? undefined;
+    if (q < 0 || q > end) return undefined;
+    // From the `?` on, which the constructor strips: a second one (`??user=1`) is part of a name.
+    return new web.URLSearchParams(url.slice(q, end)).get(name) ?? undefined;
   };
 }
 

@@ -54,7 +54,8 @@ export const DEFAULT_RETRY_ON: readonly RetryOn[] = ['error', 'timeout'];
  * ```
  */
 export function parseRetryOn(on: readonly RetryOn[] | undefined): RetryRules {
-  const list = on ?? DEFAULT_RETRY_ON;
+  // Only an absent list is the default: `null` (perhaps meant as nginx's `off`) is refused.
+  const list = on === undefined ? DEFAULT_RETRY_ON : on;
   if (!Array.isArray(list)) throw new InvalidOptionError('retry.on', list, "an array such as ['error', 'timeout', 'http_502']");
   let mask = 0;
   for (let i = 0; i < list.length; i++) {
