@@ -27,10 +27,18 @@ export interface Exchange {
   readonly headers: HeadersLike;
   readonly body: RequestBody;
   readonly key: string | undefined;
+  /** An id the first try goes to while it is eligible (a sticky session's target). */
+  readonly prefer?: string | undefined;
   /** The client's signal: aborting it aborts the try in flight. */
   readonly signal: AbortSignalLike | undefined;
   /** When the request arrived, on the configured clock. */
   readonly startedAt: number;
+}
+
+/** How many tries a request started, and the target of the last one. */
+export interface TryCount<T extends Target> {
+  count: number;
+  target?: T | undefined;
 }
 
 /** Statuses whose responses never have a body. */
@@ -66,7 +74,7 @@ export class Forwarder<T extends Target> {
    * the last try's own error when it may not move on, or the client's abort reason. `tries`
    * counts the tries started.
    */
-  async send(ex: Exchange, tries: { count: number }): Promise<ResponseLike> {
+  async send(ex: Exchange, tries: TryCount<T>): Promise<ResponseLike> {
     const c = this.config;
     const { method, path, body } = ex;
     let current: T | undefined;
@@ -78,6 +86,7 @@ export class Forwarder<T extends Target> {
       async (target, attempt, signal) => {
         current = target;
         tries.count = attempt;
+        tries.target = target;
         const url = upstreamUrl(this.bases.get(target), path);
         const listening = c.onEvent !== undefined;
         if (listening) this.emit({ type: 'try', attempt, target, method, path });
@@ -96,6 +105,7 @@ export class Forwarder<T extends Target> {
       {
         attempts: c.tries ?? Math.max(1, c.balancer.size),
         ...(ex.key === undefined ? {} : { key: ex.key }),
+        ...(ex.prefer === undefined ? {} : { prefer: ex.prefer }),
         ...(exclude === undefined ? {} : { exclude }),
         ...(c.tryTimeoutMs === undefined ? {} : { tryTimeoutMs: c.tryTimeoutMs }),
         ...(c.timeoutMs === undefined ? {} : { timeoutMs: Math.max(1, c.timeoutMs - (c.now() - ex.startedAt)) }),

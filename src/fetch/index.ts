@@ -54,6 +54,7 @@ export { checkHeaders, HOP_BY_HOP_HEADERS, removeHopByHop, hasForbiddenCharacter
 export { clientAddress, setForwarded, forwardedElement, TrustedProxies, type ForwardedFacts } from './forwarded.js';
 export { neverSent, failureKind } from './failures.js';
 export { retryAfterMs } from './cooldown.js';
+export type { StickyOptions } from './sticky.js';
 export { parseBase, pathAndQuery, upstreamUrl, type TargetUrl, type UpstreamBase } from './url.js';
 export type {
   ByteStreamLike,

@@ -11,7 +11,9 @@ import type { Target } from '../types.js';
 import { readRequestBody, type RequestBody } from './body.js';
 import type { OutcomeReason } from './events.js';
 import { failureKind } from './failures.js';
-import { Forwarder } from './forward.js';
+import { Forwarder, type TryCount } from './forward.js';
+import { StickySessions, type StickyOptions } from './sticky.js';
+import { targetId } from '../balancer.js';
 import { clientAddress, setForwarded, TrustedProxies } from './forwarded.js';
 import { checkHeaders, removeHopByHop } from './headers.js';
 import { FORWARD_OPTIONS, forwardConfig, type ForwardOptions } from './options.js';
@@ -58,6 +60,8 @@ export interface ProxyOptions<T extends Target> extends ForwardOptions<T> {
   readonly maxHeaderBytes?: number | undefined;
   /** Largest request body accepted; larger ones get 413 (nginx `client_max_body_size`). Default 100 MiB. */
   readonly maxBodyBytes?: number | undefined;
+  /** Sticky sessions by cookie (nginx `sticky cookie`, HAProxy `cookie`) on top of the balancer. */
+  readonly sticky?: StickyOptions | undefined;
 }
 
 /**
@@ -111,7 +115,7 @@ export const DEFAULT_MAX_HEADER_BYTES = 32_768;
 /** Default `maxBodyBytes`: 100 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 104_857_600;
 
-const PROXY_OPTIONS = [...FORWARD_OPTIONS, 'forwarded', 'preserveHost', 'maxHeaderBytes', 'maxBodyBytes'];
+const PROXY_OPTIONS = [...FORWARD_OPTIONS, 'forwarded', 'preserveHost', 'maxHeaderBytes', 'maxBodyBytes', 'sticky'];
 
 /**
  * Creates a reverse proxy handler over a balancer.
@@ -155,10 +159,11 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
   const maxHeaderBytes = intOption('maxHeaderBytes', options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES, 1);
   const maxBodyBytes = intOption('maxBodyBytes', options.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 0);
   const now = config.now;
+  const sticky = options.sticky === undefined ? undefined : new StickySessions(options.sticky, config.balancer);
 
   async function handle(request: RequestLike, info: unknown): Promise<ResponseLike> {
     const startedAt = now();
-    const tries = { count: 0 };
+    const tries: TryCount<T> = { count: 0 };
     const done = (status: number, reason: OutcomeReason, error?: unknown): void => {
       if (config.onEvent === undefined) return;
       const event = { type: 'done' as const, status, reason, tries: tries.count, durationMs: now() - startedAt };
@@ -196,7 +201,8 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
     // `fetch` frames the body itself; `Expect: 100-continue` was answered by the server in front.
     headers.delete('content-length');
     headers.delete('expect');
-    setForwarded(headers, { peer, trusted: trust.has(peer), proto: request.url.startsWith('https:') ? 'https' : 'http', host });
+    const https = request.url.startsWith('https:');
+    setForwarded(headers, { peer, trusted: trust.has(peer), proto: https ? 'https' : 'http', host });
 
     let body: RequestBody | 'too-large';
     try {
@@ -210,10 +216,20 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
     if (body === 'too-large') return refuse(413);
 
     try {
+      const token = sticky?.token(request);
+      const prefer = sticky === undefined ? undefined : await sticky.pinned(token);
       const res = await forwarder.send(
-        { method, path: pathAndQuery(request.url), headers, body, key, signal: request.signal, startedAt },
+        { method, path: pathAndQuery(request.url), headers, body, key, prefer, signal: request.signal, startedAt },
         tries,
       );
+      if (sticky !== undefined && tries.target !== undefined) {
+        try {
+          await sticky.mark(res.headers, targetId(tries.target), token, https);
+        } catch (error) {
+          // No cookie this time (no Web Crypto?); the response, and its lease, go on.
+          forwarder.emit({ type: 'done', status: res.status, reason: 'internal', tries: tries.count, durationMs: now() - startedAt, error });
+        }
+      }
       done(res.status, 'response');
       return res;
     } catch (error) {

@@ -125,6 +125,7 @@ interface WebHost {
   Request: new (url: string, init?: unknown) => RequestLike;
   ReadableStream: new (source: UnderlyingSource, strategy?: { highWaterMark: number }) => ByteStreamLike;
   URLSearchParams: new (init: string) => { get(name: string): string | null };
+  TextEncoder: new () => { encode(text: string): Uint8Array };
   URL: new (url: string) => { readonly protocol: string; readonly host: string; readonly pathname: string; readonly search: string; readonly username: string; readonly password: string; readonly hash: string; readonly origin: string };
 }
 
