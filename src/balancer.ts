@@ -1,6 +1,6 @@
 import { NoTargetError } from './core/errors.js';
 import { OpenLease } from './core/lease.js';
-import { Blocked, HEALTH_BITS, checkId, type Member } from './core/member.js';
+import { Blocked, HEALTH_BITS, checkId, rampedWeight, type Member } from './core/member.js';
 import { emit, type BalancerEvent, type EventListener } from './health/events.js';
 import { passivePolicy, recordFailure, recordSelection, recordSuccess, type PassivePolicy } from './health/passive.js';
 import { ejectionTime, intervalOutliers, mayEject, outlierPolicy, type OutlierPolicy } from './health/outlier.js';
@@ -307,7 +307,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const before = this.slowStart !== null ? new Set(this.registry.members) : null;
     this.registry.setTargets(targets);
     for (const m of this.registry.members) {
-      m.effectiveWeight = m.weight * m.rampFactor;
+      m.effectiveWeight = rampedWeight(m.weight, m.rampFactor);
       if (before !== null && !before.has(m)) this.startRamp(m, Number.NaN);
     }
     // The healthy share changes with membership, so panic mode may start or end here too.
@@ -317,7 +317,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   setWeight(id: string, weight: number): void {
     this.registry.setWeight(id, weight);
     const m = this.registry.get(id);
-    m.effectiveWeight = m.weight * m.rampFactor;
+    m.effectiveWeight = rampedWeight(m.weight, m.rampFactor);
   }
 
   markDown(id: string): void {
@@ -448,7 +448,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const backups: Member<T>[] = [];
     let unavailable = 0;
     for (const m of this.registry.members) {
-      m.effectiveWeight = m.rampFactor === 1 ? m.weight : m.weight * m.rampFactor;
+      m.effectiveWeight = m.rampFactor === 1 ? m.weight : rampedWeight(m.weight, m.rampFactor);
       const tier = m.backup ? backups : primaries;
       m.pos = tier.length;
       tier.push(m);
@@ -548,7 +548,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const now = at === at ? at : this.now();
     m.rampFrom = now;
     m.rampFactor = rampFactor(0, p);
-    m.effectiveWeight = m.weight * m.rampFactor;
+    m.effectiveWeight = rampedWeight(m.weight, m.rampFactor);
     this.ramping++;
     // The selectors' tables hold weights: rebuild them before the next pick.
     this.registry.version++;
@@ -579,7 +579,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       }
       if (factor !== m.rampFactor) {
         m.rampFactor = factor;
-        m.effectiveWeight = m.weight * factor;
+        m.effectiveWeight = rampedWeight(m.weight, factor);
         changed = true;
       }
     }

@@ -45,6 +45,7 @@ export {
   type LoadwiseErrorCode,
 } from './core/errors.js';
 export { createRandom, type RandomSource } from './core/rng.js';
+export { MIN_WEIGHT, MAX_WEIGHT } from './core/member.js';
 export type { Clock } from './core/clock.js';
 export type {
   Balancer,

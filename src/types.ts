@@ -24,7 +24,7 @@ export type Target =
   | {
       /** Unique, stable id; what hashing, `exclude` and stats use. */
       readonly id: string;
-      /** Finite number > 0, default 1. */
+      /** A number from `MIN_WEIGHT` (1e-9) to `MAX_WEIGHT` (1e9), default 1. */
       readonly weight?: number;
       /** Used only while no primary target is eligible (nginx `backup`). */
       readonly backup?: boolean;

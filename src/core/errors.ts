@@ -87,8 +87,8 @@ export class NoTargetError extends LoadwiseError {
 }
 
 /**
- * A weight that is not a finite number greater than zero (`NaN`, `±Infinity`, `0`, negative,
- * or not a number at all).
+ * A weight that is not a number from `MIN_WEIGHT` (10⁻⁹) to `MAX_WEIGHT` (10⁹): `NaN`,
+ * `±Infinity`, `0`, negative, too small, too large, or not a number at all.
  *
  * @example
  * ```ts
@@ -107,7 +107,7 @@ export class InvalidWeightError extends LoadwiseError {
    * @param expected - what the balancer accepts, for the message; balancers with stricter rules
    *   than the default (the nginx-compatible hash balancers take integers only) say so here.
    */
-  constructor(id: string, weight: unknown, expected = 'a finite number > 0') {
+  constructor(id: string, weight: unknown, expected = 'a finite number > 0, from MIN_WEIGHT = 1e-9 to MAX_WEIGHT = 1e9 (so that sums of weights stay finite and exact)') {
     super('ERR_INVALID_WEIGHT', `invalid weight ${describe(weight)} for target ${JSON.stringify(id)}: expected ${expected}`);
   }
 }

@@ -106,9 +106,51 @@ export function checkId(id: unknown): string {
   return id;
 }
 
-/** Checks a weight; throws {@link InvalidWeightError} unless it is a finite number > 0. */
+/**
+ * The smallest weight a target may have: 10⁻⁹.
+ *
+ * Together with {@link MAX_WEIGHT} it keeps every computation on weights finite: any two weights
+ * are within a ratio of 10¹⁸, so products such as `rounds × weight` in a Maglev build (at most
+ * 2^24 × 10⁹) and quotients such as `inFlight / weight` stay far from overflow and from
+ * subnormal numbers, and no table build can run away.
+ *
+ * @example
+ * ```ts
+ * import { MIN_WEIGHT, WeightedRandom } from 'loadwise';
+ * new WeightedRandom([{ id: 'canary', weight: MIN_WEIGHT }, 'main']); // ok; 1e-10 would throw
+ * ```
+ */
+export const MIN_WEIGHT = 1e-9;
+
+/**
+ * The largest weight a target may have: 10⁹. Sums of weights then stay finite for any number of
+ * targets, and a sum of integer weights stays exact (below 2^53) for up to 9 million targets;
+ * nginx's smooth weighted round robin keeps its `step × weight` arithmetic exact as well.
+ *
+ * @example
+ * ```ts
+ * import { MAX_WEIGHT, Maglev } from 'loadwise';
+ * new Maglev([{ id: 'a', weight: MAX_WEIGHT }, 'b']); // ok; 1.7e308 would throw ERR_INVALID_WEIGHT
+ * ```
+ */
+export const MAX_WEIGHT = 1e9;
+
+/**
+ * A weight scaled by a slow-start factor in (0, 1], kept at least {@link MIN_WEIGHT} so that the
+ * weights the selectors see obey the same bounds as configured ones (a tiny `minWeightPercent`
+ * cannot make one 0).
+ */
+export function rampedWeight(weight: number, factor: number): number {
+  const w = weight * factor;
+  return w >= MIN_WEIGHT ? w : MIN_WEIGHT;
+}
+
+/**
+ * Checks a weight; throws {@link InvalidWeightError} unless it is a number from
+ * {@link MIN_WEIGHT} to {@link MAX_WEIGHT}.
+ */
 export function checkWeight(id: string, weight: unknown): number {
-  if (typeof weight !== 'number' || !(weight > 0) || weight === Number.POSITIVE_INFINITY) {
+  if (typeof weight !== 'number' || !(weight >= MIN_WEIGHT && weight <= MAX_WEIGHT)) {
     throw new InvalidWeightError(id, weight);
   }
   return weight;

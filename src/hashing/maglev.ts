@@ -167,8 +167,12 @@ export function maglevPopulate(
   // Rounds cost ≈ M × maxWeight / mean weight target visits; the heap ≈ M × log2(n) steps.
   const heap = schedule === 'heap' || (schedule === 'auto' && (maxWeight * n) / total > 8 + 2 * Math.log2(n));
   if (!heap) {
-    // The heaviest target takes a turn every round, so each round fills at least one entry.
-    for (let round = 1, filled = 0; filled < M; round++) {
+    // The heaviest target takes a turn every round (it has claimed round − 1 entries, and
+    // round × w ≥ (round − 1) × w in floating point too, rounding being monotonic), so each
+    // round fills at least one entry and M rounds fill the table. The bound on `round` makes
+    // termination independent of that argument; `fillRest` is then never needed.
+    let filled = 0;
+    for (let round = 1; filled < M && round <= M; round++) {
       for (let k = 0; k < n && filled < M; k++) {
         if (round * weight[k]! < claimed[k]! * maxWeight) continue;
         claimed[k] = claimed[k]! + 1;
@@ -176,6 +180,7 @@ export function maglevPopulate(
         filled++;
       }
     }
+    fillRest(table, M, next, skip, owner, filled);
     return table;
   }
   // Keys round·n + k, popped in (round, k) order: exactly the round loop's turn order. Rounds
@@ -194,16 +199,30 @@ export function maglevPopulate(
     // round loop makes (the division only gives the starting guess).
     const need = c * maxWeight;
     const w = weight[k]!;
-    let r = Math.max(round + 1, Math.ceil(need / w));
+    // The guess is clamped into [round + 1, M + 1] first (a NaN or infinite quotient included),
+    // so each correcting loop moves r monotonically within that range: both terminate.
+    let r = Math.ceil(need / w);
+    if (!(r > round)) r = round + 1;
+    if (r > M + 1) r = M + 1;
     while (r <= M && r * w < need) r++;
     while (r - 1 > round && (r - 1) * w >= need) r--;
-    if (r > M + 1) r = M + 1;
     siftDown(keys, r * n + k);
   }
   return table;
 }
 
-/** Target k claims the next free entry of its permutation. */
+/**
+ * Gives any entry still free after `filled` claims to the targets in turn. Unreachable with
+ * finite weights (see the round loop); it only makes a complete table a structural guarantee.
+ */
+function fillRest(table: Int32Array, M: number, next: Int32Array, skip: Int32Array, owner: ArrayLike<number>, filled: number): void {
+  for (let k = 0; filled < M; k = k + 1 === next.length ? 0 : k + 1, filled++) claim(table, M, next, skip, k, owner[k]!);
+}
+
+/**
+ * Target k claims the next free entry of its permutation. With M prime and a skip in [1, M),
+ * the permutation visits every entry, so the walk ends within M steps while one is free.
+ */
 function claim(table: Int32Array, M: number, next: Int32Array, skip: Int32Array, k: number, owner: number): void {
   const s = skip[k]!;
   let c = next[k]!;

@@ -2,8 +2,11 @@ import type { Member } from '../core/member.js';
 import type { Selector } from '../core/selector.js';
 import type { Target } from '../types.js';
 
-/** Fold the step counter into the offsets before `step × weight` can lose integer precision. */
-const RENORMALIZE_AT = 2 ** 26;
+/**
+ * Fold the step counter into the offsets before `step × weight` can lose integer precision:
+ * with weights up to MAX_WEIGHT = 10⁹ < 2^30, step × weight stays below 2^22 × 2^30 = 2^52.
+ */
+const RENORMALIZE_AT = 2 ** 22;
 const ROTATION = 0;
 const HEAP = 1;
 /** Longest period (sum of weights) worth precomputing as a schedule. */

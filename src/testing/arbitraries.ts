@@ -20,6 +20,7 @@
  */
 import * as fc from 'fast-check';
 import type { Arbitrary } from 'fast-check';
+import { MAX_WEIGHT, MIN_WEIGHT } from '../core/member.js';
 
 /** The object form of a target, as these arbitraries generate it. */
 export interface ArbitraryTarget {
@@ -30,14 +31,15 @@ export interface ArbitraryTarget {
 }
 
 /**
- * Range of generated weights. Every weight is finite and > 0 (what loadwise accepts); some
+ * Range of generated weights, within [`MIN_WEIGHT`, `MAX_WEIGHT`] = [1e-9, 1e9] (what loadwise
+ * accepts); some
  * balancers are stricter (the nginx-compatible hash modes and `JumpHash` take integers only:
  * pass `integer: true`).
  */
 export interface WeightConstraints {
-  /** Smallest weight, > 0; default 1. */
+  /** Smallest weight, ≥ `MIN_WEIGHT` (1e-9); default 1. */
   readonly min?: number;
-  /** Largest weight, finite, ≥ min; default 100. */
+  /** Largest weight, ≥ min and ≤ `MAX_WEIGHT` (1e9); default 100. */
   readonly max?: number;
   /** Integers only; default false. */
   readonly integer?: boolean;
@@ -72,7 +74,7 @@ function checkRange(what: string, min: number, max: number, positive: boolean): 
 }
 
 /**
- * Weights: finite numbers > 0 in `[min, max]` (default 1..100), integers if asked.
+ * Weights: numbers in `[min, max]` (default 1..100, within [`MIN_WEIGHT`, `MAX_WEIGHT`]), integers if asked.
  *
  * @example
  * ```ts
@@ -85,6 +87,9 @@ function checkRange(what: string, min: number, max: number, positive: boolean): 
 export function arbitraryWeight(constraints: WeightConstraints = {}): Arbitrary<number> {
   const { min = 1, max = 100, integer = false } = constraints;
   checkRange('arbitraryWeight', min, max, true);
+  if (min < MIN_WEIGHT || max > MAX_WEIGHT) {
+    throw new RangeError(`arbitraryWeight: weights must lie within [MIN_WEIGHT, MAX_WEIGHT] = [1e-9, 1e9], got min ${min}, max ${max}`);
+  }
   if (integer) {
     const lo = Math.ceil(min);
     const hi = Math.floor(max);

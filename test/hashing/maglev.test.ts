@@ -533,3 +533,62 @@ const GOLDEN = {
   up: '134334043414103333414334324443040341444043434141',
   fallback: '131332003311103333113333321223000331102023030111',
 };
+
+describe('Maglev: weight bounds and termination', () => {
+  const huge = [1.7e308, Number.MAX_VALUE, 1e10, 1e9 * (1 + 2 ** -52)];
+  const tiny = [5e-324, Number.MIN_VALUE, 1e-10, 1e-300];
+
+  function expectWeightError(fn: () => unknown): void {
+    let caught: unknown;
+    try {
+      fn();
+    } catch (err) {
+      caught = err;
+    }
+    expect(LoadwiseError.is(caught)).toBe(true);
+    expect((caught as LoadwiseError).code).toBe('ERR_INVALID_WEIGHT');
+    // The message states the bound.
+    expect((caught as Error).message).toMatch(/1e-9 to MAX_WEIGHT = 1e9/);
+  }
+
+  it('rejects a weight above MAX_WEIGHT or below MIN_WEIGHT in every mutation, so a pick never hangs (issue 14, defect 1)', () => {
+    for (const w of [...huge, ...tiny]) {
+      expectWeightError(() => new Maglev(['a', 'b', { id: 'c', weight: w }]));
+      const lb = new Maglev<Target>(['a', 'b']);
+      const before = lb.pick('k');
+      expectWeightError(() => lb.add({ id: 'c', weight: w }));
+      expectWeightError(() => lb.setWeight('a', w));
+      expectWeightError(() => lb.setTargets(['a', { id: 'c', weight: w }]));
+      expect(lb.targets()).toEqual(['a', 'b']);
+      expect(lb.pick('k')).toBe(before);
+    }
+  });
+
+  it('builds at both ends of the range: MAX_WEIGHT next to MIN_WEIGHT', () => {
+    const lb = new Probe<W>([{ id: 'a', weight: 1 }, { id: 'b', weight: 1e-9 }, { id: 'c', weight: 1e9 }]);
+    const c = counts(lb.owners());
+    // Round 1 gives every target an entry; 'a' and 'b' then wait 10⁹ and 10¹⁸ rounds for the next.
+    expect(c.get('a')).toBe(1);
+    expect(c.get('b')).toBe(1);
+    expect(c.get('c')).toBe(65535);
+    expect(lb.pick('k').id).toBe('c');
+  });
+
+  it('maglevPopulate terminates for any weights, even ones no balancer accepts', () => {
+    const cases = [
+      [1, 1, 1.7e308],
+      [1.7e308, 1.7e308, 1],
+      [5e-324, 1],
+      [5e-324, 1.7e308],
+      [Number.POSITIVE_INFINITY, 1],
+      [1, Number.NaN, 2],
+    ];
+    for (const weights of cases) {
+      const n = weights.length;
+      for (const schedule of ['auto', 'rounds', 'heap'] as const) {
+        const table = maglevPopulate(61, Int32Array.from({ length: n }, (_, k) => (7 * k) % 61), Int32Array.from({ length: n }, (_, k) => k + 1), Float64Array.from(weights), Array.from({ length: n }, (_, k) => k), schedule);
+        expect(table.every((o) => o >= 0 && o < n)).toBe(true);
+      }
+    }
+  });
+});

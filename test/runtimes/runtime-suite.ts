@@ -1081,6 +1081,8 @@ const CONSTANTS: Record<string, number> = {
   MAGLEV_DEFAULT_TABLE_SIZE: 65537,
   MAGLEV_MAX_TABLE_SIZE: 16777213,
   JUMP_HASH_MAX_WEIGHT: 1000,
+  MIN_WEIGHT: 1e-9,
+  MAX_WEIGHT: 1e9,
 };
 for (const n of Object.keys(CONSTANTS)) COVERED.add(n);
 

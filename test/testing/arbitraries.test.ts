@@ -34,6 +34,10 @@ describe('arbitraryWeight', () => {
     expect(() => arbitraryWeight({ max: Number.POSITIVE_INFINITY })).toThrow(RangeError);
     expect(() => arbitraryWeight({ min: 5, max: 2 })).toThrow(RangeError);
     expect(() => arbitraryWeight({ min: 1.2, max: 1.8, integer: true })).toThrow(/no integer/);
+    // Outside what loadwise accepts (issue 14, defect 1).
+    expect(() => arbitraryWeight({ min: 1e-10 })).toThrow(/MIN_WEIGHT, MAX_WEIGHT/);
+    expect(() => arbitraryWeight({ max: 1e10 })).toThrow(/MIN_WEIGHT, MAX_WEIGHT/);
+    fc.assert(fc.property(arbitraryWeight({ min: 1e-9, max: 1e9 }), (w) => w >= 1e-9 && w <= 1e9), params);
   });
 });
 
