@@ -7,7 +7,7 @@ import { ejectionTime, intervalOutliers, mayEject, outlierPolicy, type OutlierPo
 import { rampFactor, slowStartPolicy, type SlowStartPolicy } from './health/slow-start.js';
 import { COMMON_OPTIONS, checkOptionNames, functionOption, numberOption } from './core/options.js';
 import { Registry, type WeightRule } from './core/registry.js';
-import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
+import { createRandom, freshSeed, guardRandom, type RandomSource } from './core/rng.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Selector } from './core/selector.js';
 import type { Balancer, BalancerOptions, Lease, PickRequest, Target, TargetStats } from './types.js';
@@ -111,7 +111,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const random = functionOption<RandomSource>('random', options?.random);
     const seed = options?.seed;
     if (seed !== undefined) numberOption('seed', seed, 0, -Number.MAX_VALUE);
-    this.random = random ?? createRandom(seed ?? freshSeed());
+    this.random = random === undefined ? createRandom(seed ?? freshSeed()) : guardRandom(random);
     this.now = functionOption<Clock>('now', options?.now) ?? systemClock;
     this.passive = passivePolicy(options?.passive);
     this.outlier = outlierPolicy(options?.outlier);

@@ -170,7 +170,11 @@ export interface Balancer<T extends Target = Target> {
 export interface BalancerOptions {
   /** Seed for the built-in PRNG; the same seed gives the same picks on every runtime. */
   readonly seed?: number;
-  /** A `[0, 1)` random source to use instead of the built-in PRNG (overrides `seed`). */
+  /**
+   * A `[0, 1)` random source to use instead of the built-in PRNG (overrides `seed`). A value
+   * below 0 counts as 0 and one at or above 1 as just below 1; NaN or a non-number makes the
+   * pick throw `InvalidOptionError` (`ERR_INVALID_OPTION`, option `random`) and changes nothing.
+   */
   readonly random?: () => number;
   /** Monotonic clock in milliseconds, default `performance.now()`. */
   readonly now?: () => number;

@@ -1,8 +1,39 @@
+import { InvalidOptionError } from './errors.js';
+
 /**
  * A source of uniform random numbers in [0, 1), like `Math.random`. Balancers accept one as the
  * `random` option so tests and simulations can be fully deterministic.
  */
 export type RandomSource = () => number;
+
+/** The largest double below 1. */
+const BELOW_ONE = 1 - 2 ** -53;
+
+/**
+ * Wraps a user's random source so that no value it returns can index out of bounds: a number
+ * below 0 (−∞ included) counts as 0, one at or above 1 (+∞ included) as the largest double
+ * below 1 (so `() => 1` picks the last candidate, as `1 − ε` would), and NaN or a non-number
+ * throws an {@link InvalidOptionError} for `random` before anything is chosen. Values in
+ * [0, 1) pass through untouched.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const random = guardRandom(() => -0.1);
+ * random(); // 0
+ * ```
+ */
+export function guardRandom(random: RandomSource): RandomSource {
+  return () => {
+    const x: unknown = random();
+    if (typeof x === 'number') {
+      if (x >= 0 && x < 1) return x;
+      if (x < 0) return 0;
+      if (x >= 1) return BELOW_ONE;
+    }
+    throw new InvalidOptionError('random', x, 'a function returning numbers in [0, 1)');
+  };
+}
 
 const TWO_POW_32 = 4294967296;
 
