@@ -66,6 +66,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   private backups: Tier<T> | null = null;
   /** Members out of rotation (blocked or at capacity); 0 lets selectors skip availability checks. */
   private unavailable = 0;
+  /** Of those, the backups: with `unavailable` it tells whether a tier has an eligible member. */
+  private unavailableBackups = 0;
   private tracksActive = false;
   private tracksLatency = false;
   private tracksAvailability = false;
@@ -160,6 +162,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     m.active++;
     if (m.active === m.maxActive && m.blocked === 0) {
       this.unavailable++;
+      if (m.backup) this.unavailableBackups++;
       if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
     }
     if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
@@ -191,6 +194,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (this.builtVersion === this.registry.version) {
       if (m.active === m.maxActive - 1 && m.blocked === 0) {
         this.unavailable--;
+        if (m.backup) this.unavailableBackups--;
         if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
       }
       if (this.tracksActive) this.tierOf(m).selector.activeChanged!(m.pos);
@@ -386,10 +390,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   private choose(input: string | PickRequest | undefined): Member<T> {
-    // Only while something time-based is pending (a failure window, an ejection, a ramp) does a
-    // pick read the clock.
-    if (this.nextDue !== Number.POSITIVE_INFINITY) this.due();
-    if (this.builtVersion !== this.registry.version) this.rebuild();
+    // Read and check the input first: a getter that throws, or a bad value, finds nothing changed.
     let key: string | undefined;
     let exclude: readonly string[] | undefined;
     if (typeof input === 'string') {
@@ -401,58 +402,109 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
       if (exclude !== undefined && !Array.isArray(exclude)) throw new InvalidOptionError('exclude', exclude, 'an array of ids');
     }
+    // Only while something time-based is pending (a failure window, an ejection, a ramp) does a
+    // pick read the clock.
+    if (this.nextDue !== Number.POSITIVE_INFINITY) this.due();
+    if (this.builtVersion !== this.registry.version) this.rebuild();
     if (key === undefined && this.requiresKey) {
       throw new InvalidOptionError('key', key, 'a string: hash balancers route by key, e.g. pick(key) or pick({ key })');
     }
-    const marked = exclude !== undefined && exclude.length > 0 ? this.mark(exclude, true) : 0;
-    const filtered = marked > 0 || this.unavailable > 0;
-    let tier = this.primary!;
-    let i = tier.selector.select(key, filtered, this.excludedBuf, marked);
-    if (i < 0 && this.backups !== null) {
-      tier = this.backups;
-      i = tier.selector.select(key, filtered, this.excludedBuf, marked);
+    const marked = exclude !== undefined ? this.mark(exclude) : 0;
+    let m: Member<T>;
+    if (marked === 0) {
+      m = this.select(key, 0);
+    } else {
+      // The marks come off on every way out: a result, NoTargetError, or whatever a user's
+      // random source or clock throws.
+      try {
+        m = this.select(key, marked);
+      } finally {
+        this.unmark(marked);
+      }
     }
-    if (i < 0) {
-      const err = this.noTargetError();
-      if (marked > 0) this.mark(exclude!, false);
-      throw err;
-    }
-    if (marked > 0) this.mark(exclude!, false);
-    const m = tier.members[i]!;
-    m.picks++;
     if (m.fails !== 0 && this.passive !== null) recordSelection(m, this.passive, this.now());
+    m.picks++;
     return m;
   }
 
   /**
-   * Sets or clears the per-pick exclusion flag on the named members; returns how many distinct
-   * members matched, which are left in `excludedBuf[0..count)` when setting.
+   * Asks the primaries' selector, then the backups', for a member. A tier is asked only when it
+   * has an eligible member, so a pick that finds none (everything excluded, down or full)
+   * throws `NoTargetError` having advanced no selector's state (random stream, cursor, current
+   * weights), and a pick served by the backups leaves the primaries' state as it was.
    */
-  private mark(ids: readonly string[], on: boolean): number {
+  private select(key: string | undefined, marked: number): Member<T> {
+    const filtered = marked > 0 || this.unavailable > 0;
+    let tier = this.primary!;
+    let i = -1;
+    if (this.eligible(tier, false, filtered, marked)) i = tier.selector.select(key, filtered, this.excludedBuf, marked);
+    if (i < 0 && this.backups !== null && this.eligible(this.backups, true, filtered, marked)) {
+      tier = this.backups;
+      i = tier.selector.select(key, filtered, this.excludedBuf, marked);
+    }
+    if (i < 0) throw this.noTargetError();
+    return tier.members[i]!;
+  }
+
+  /** Whether the tier has a member that is not blocked, not full and not excluded: O(marked). */
+  private eligible(tier: Tier<T>, backup: boolean, filtered: boolean, marked: number): boolean {
+    const n = tier.members.length;
+    if (!filtered || n === 0) return n > 0;
+    let out = backup ? this.unavailableBackups : this.unavailable - this.unavailableBackups;
+    const excluded = this.excludedBuf;
+    for (let e = 0; e < marked; e++) {
+      const m = excluded[e]!;
+      if (m.backup === backup && m.blocked === 0 && m.active < m.maxActive) out++;
+    }
+    return out < n;
+  }
+
+  /**
+   * Sets the per-pick exclusion flag on the members named in `ids` and lists them in
+   * `excludedBuf[0..count)`; returns the count of distinct members marked. Reading `ids` may
+   * throw (a getter, a Proxy): then the marks set so far are cleared before the error goes on.
+   */
+  private mark(ids: readonly string[]): number {
     let n = 0;
     const byId = this.registry.byId;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      const m = typeof id === 'string' ? byId.get(id) : undefined;
-      if (m !== undefined && m.excluded !== on) {
-        m.excluded = on;
-        if (on) this.excludedBuf[n] = m;
-        n++;
+    const buf = this.excludedBuf;
+    try {
+      const length = ids.length;
+      for (let i = 0; i < length; i++) {
+        const id = ids[i];
+        const m = typeof id === 'string' ? byId.get(id) : undefined;
+        if (m !== undefined && !m.excluded) {
+          m.excluded = true;
+          buf[n++] = m;
+        }
       }
+    } catch (err) {
+      this.unmark(n);
+      throw err;
     }
     return n;
+  }
+
+  /** Clears the marks of `excludedBuf[0..count)`, the members `mark` flagged. */
+  private unmark(count: number): void {
+    const buf = this.excludedBuf;
+    for (let e = 0; e < count; e++) buf[e]!.excluded = false;
   }
 
   private rebuild(): void {
     const primaries: Member<T>[] = [];
     const backups: Member<T>[] = [];
     let unavailable = 0;
+    let unavailableBackups = 0;
     for (const m of this.registry.members) {
       m.effectiveWeight = m.rampFactor === 1 ? m.weight : rampedWeight(m.weight, m.rampFactor);
       const tier = m.backup ? backups : primaries;
       m.pos = tier.length;
       tier.push(m);
-      if (m.blocked !== 0 || m.active >= m.maxActive) unavailable++;
+      if (m.blocked !== 0 || m.active >= m.maxActive) {
+        unavailable++;
+        if (m.backup) unavailableBackups++;
+      }
     }
     if (this.primary === null) {
       const selector = this.createSelector();
@@ -467,6 +519,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (backups.length > 0 && this.backups === null) this.backups = { members: backups, selector: this.createSelector() };
     else if (this.backups !== null) this.backups.members = backups;
     this.unavailable = unavailable;
+    this.unavailableBackups = unavailableBackups;
     this.primary.selector.rebuild(primaries);
     this.backups?.selector.rebuild(backups);
     if (this.backups !== null && backups.length === 0) this.backups = null;
@@ -483,6 +536,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const after = m.blocked !== 0 || m.active >= m.maxActive;
     if (before === after || this.builtVersion !== this.registry.version) return;
     this.unavailable += after ? 1 : -1;
+    if (m.backup) this.unavailableBackups += after ? 1 : -1;
     if (this.tracksAvailability) this.tierOf(m).selector.availabilityChanged!(m.pos);
   }
 

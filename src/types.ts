@@ -132,7 +132,12 @@ export interface TargetStats {
  * ```
  */
 export interface Balancer<T extends Target = Target> {
-  /** Chooses a target without opening a lease. Throws {@link loadwise!NoTargetError} when none is eligible. */
+  /**
+   * Chooses a target without opening a lease. Throws {@link loadwise!NoTargetError} when none is
+   * eligible; a pick that throws (that error, a bad input, or whatever a getter of `exclude`
+   * throws) changes nothing, not even the random stream. A pick that returns a target advances
+   * the state of the tier it chose from (primaries or backups) and draws from the random source.
+   */
   pick(input?: string | PickRequest): T;
   /** Chooses a target and opens a lease on it (counted as in flight until released). */
   acquire(input?: string | PickRequest): Lease<T>;

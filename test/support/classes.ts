@@ -65,8 +65,9 @@ export function request(c: ClassCase, i: number, exclude?: readonly string[]): {
 }
 
 /**
- * A fixed script of acquires and releases (some failed, some with latencies, some left open)
- * whose chosen ids are returned: two balancers that behave alike give equal scripts.
+ * A fixed script of acquires (every fifth excluding 'b') and releases (some failed, some with
+ * latencies, some left open) whose chosen ids are returned: two balancers that behave alike
+ * give equal scripts.
  */
 export function script<T extends Target>(c: ClassCase, lb: Balancer<T>, steps = 60, from = 0): string[] {
   const out: string[] = [];
@@ -74,7 +75,8 @@ export function script<T extends Target>(c: ClassCase, lb: Balancer<T>, steps = 
   for (let i = from; i < from + steps; i++) {
     let lease;
     try {
-      lease = lb.acquire(request(c, i));
+      // Every fifth step excludes 'b', so that picks also run the filtered path.
+      lease = lb.acquire(request(c, i, i % 5 === 4 ? ['b'] : undefined));
     } catch (err) {
       out.push(`threw ${(err as { code?: string }).code ?? String(err)}`);
       continue;
