@@ -8,7 +8,7 @@ import { rampFactor, slowStartPolicy, type SlowStartPolicy } from './health/slow
 import { COMMON_OPTIONS, checkOptionNames, functionOption, numberOption } from './core/options.js';
 import { Registry, type WeightRule } from './core/registry.js';
 import { createRandom, freshSeed, guardRandom, type RandomSource } from './core/rng.js';
-import { systemClock, type Clock } from './core/clock.js';
+import { guardClock, systemClock, type Clock } from './core/clock.js';
 import type { Selector } from './core/selector.js';
 import type { Balancer, BalancerOptions, Lease, PickRequest, Target, TargetStats } from './types.js';
 import { InvalidOptionError } from './core/errors.js';
@@ -114,7 +114,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const seed = options?.seed;
     if (seed !== undefined) numberOption('seed', seed, 0, -Number.MAX_VALUE);
     this.random = random === undefined ? createRandom(seed ?? freshSeed()) : guardRandom(random);
-    this.now = functionOption<Clock>('now', options?.now) ?? systemClock;
+    const now = functionOption<Clock>('now', options?.now);
+    this.now = now === undefined ? systemClock : guardClock(now);
     this.passive = passivePolicy(options?.passive);
     this.outlier = outlierPolicy(options?.outlier);
     const slowStart = slowStartPolicy(options?.slowStart);
@@ -184,7 +185,11 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     let latencyMs = sample[0]!;
     if (latencyMs !== latencyMs) {
       const startedAt = lease.startedAt;
-      if (startedAt === startedAt) latencyMs = sample[0] = this.now() - startedAt;
+      if (startedAt === startedAt) {
+        // A clock that went back measures no latency: the sample is dropped, not recorded < 0.
+        const measured = this.now() - startedAt;
+        if (measured >= 0) latencyMs = sample[0] = measured;
+      }
     }
     if (latencyMs === latencyMs) {
       m.latencyMs = m.latencyMs === m.latencyMs ? m.latencyMs + LATENCY_ALPHA * (latencyMs - m.latencyMs) : latencyMs;

@@ -181,7 +181,11 @@ export interface BalancerOptions {
    * pick throw `InvalidOptionError` (`ERR_INVALID_OPTION`, option `random`) and changes nothing.
    */
   readonly random?: () => number;
-  /** Monotonic clock in milliseconds, default `performance.now()`. */
+  /**
+   * Monotonic clock in milliseconds, default `performance.now()`. A reading that throws or is
+   * not a finite number counts as the previous good one (time stands still); a latency measured
+   * as negative (the clock went back) is dropped, never recorded.
+   */
   readonly now?: () => number;
   /**
    * Passive failure counting (nginx `max_fails` / `fail_timeout`): `true` for nginx's defaults

@@ -115,3 +115,69 @@ describe('NoTargetError advances nothing (issue 14, defect 4)', () => {
     }
   });
 });
+
+describe('a clock that goes backwards (issue 14, defect 5)', () => {
+  it('never records a negative latency: the sample is dropped, the estimates stay as they were', () => {
+    for (const c of CLASSES) {
+      let t = 1000;
+      const lb = c.create(['a'], { now: () => t });
+      const good = lb.acquire(request(c, 0));
+      t += 20;
+      good.release('success');
+      const before = lb.stats()[0]!.latencyMs;
+      const back = lb.acquire(request(c, 1));
+      t -= 500; // a wall clock stepped back
+      back.release('success');
+      const after = lb.stats()[0]!.latencyMs;
+      if (after !== undefined) expect(after, c.name).toBeGreaterThanOrEqual(0);
+      if (before !== undefined) expect(after, c.name).toBeGreaterThanOrEqual(Math.min(before, 20));
+    }
+  });
+
+  it('LeastTime and Hcl route on no negative latency either', async () => {
+    const { LeastTime, Hcl } = await import('../src/index.js');
+    let t = 1000;
+    const lt = new LeastTime(['a', 'b'], { now: () => t });
+    const hcl = new Hcl(['a', 'b'], { now: () => t });
+    for (const lb of [lt, hcl]) {
+      const l1 = lb.acquire({ exclude: ['b'] });
+      t += 10;
+      l1.release('success');
+      const l2 = lb.acquire({ exclude: ['b'] });
+      t -= 300;
+      l2.release('success');
+    }
+    expect(lt.averageMs('a')).toBe(10);
+    expect(hcl.signals('a').latencyMs).toBe(10);
+  });
+});
+
+describe('a clock that throws or returns nonsense', () => {
+  it('counts as standing still: no call fails, and no lease stays counted', () => {
+    const readings: unknown[] = [Number.NaN, Number.POSITIVE_INFINITY, '5', undefined, -1e308];
+    for (const c of CLASSES) {
+      let i = 0;
+      const lb = c.create(['a', 'b', 'c'], {
+        passive: { maxFails: 1, failTimeoutMs: 10 },
+        outlier: { consecutiveFailures: 2, successRate: { minimumHosts: 1, requestVolume: 1 } },
+        now: () => {
+          i++;
+          if (i % 3 === 0) throw new Error('clock');
+          return i % 3 === 1 ? i * 7 : (readings[i % readings.length] as number);
+        },
+      });
+      for (let k = 0; k < 40; k++) {
+        let lease;
+        try {
+          lease = lb.acquire(request(c, k));
+        } catch (err) {
+          expect((err as LoadwiseError).code, c.name).toBe('ERR_NO_TARGET');
+          continue;
+        }
+        lease.release(k % 4 === 0 ? 'failure' : 'success');
+      }
+      expect(lb.stats().map((s) => s.active), c.name).toEqual([0, 0, 0]);
+      for (const s of lb.stats()) if (s.latencyMs !== undefined) expect(s.latencyMs >= 0 && s.latencyMs < Infinity, c.name).toBe(true);
+    }
+  });
+});

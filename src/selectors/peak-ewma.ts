@@ -352,8 +352,9 @@ export class PeakEwma<T extends Target = Target> extends BaseBalancer<T> {
     const sample = this.releaseSample;
     sample[1] = t;
     const startedAt = lease.startedAt;
-    // Finagle's `end`: rtt = max(now − start, 0).
-    if (sample[0] !== sample[0] && startedAt === startedAt) sample[0] = t > startedAt ? t - startedAt : 0;
+    // Finagle's `end` takes rtt = max(now − start, 0) on its monotonic clock; an injected clock
+    // that went back measures nothing here, so the sample is dropped rather than taken as 0.
+    if (sample[0] !== sample[0] && startedAt === startedAt && t >= startedAt) sample[0] = t - startedAt;
     super.settle(m, ok, lease);
   }
 
