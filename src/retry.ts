@@ -4,7 +4,7 @@ import { targetId } from './balancer.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { InvalidOptionError, LoadwiseError, NoTargetError } from './core/errors.js';
 import { checkOptionNames, functionOption, intOption } from './core/options.js';
-import { createRandom, freshSeed, type RandomSource } from './core/rng.js';
+import { createRandom, freshSeed, guardRandom, type RandomSource } from './core/rng.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Balancer, Lease, PickRequest, Target } from './types.js';
 
@@ -153,9 +153,17 @@ export interface RetryOptions<R = unknown> {
    * `ERR_RETRY_BUDGET_EXHAUSTED`. Any object with `deposit()` and `tryWithdraw()` works.
    */
   readonly budget?: Pick<RetryBudget, 'deposit' | 'tryWithdraw'>;
-  /** Clock for the latency reported with each release, in ms; default `performance.now()`. */
+  /**
+   * Clock for the latency reported with each release, in ms; default `performance.now()`. When a
+   * reading throws, is not a finite number, or gives a negative latency (the clock went back),
+   * that release reports no latency; the attempt's outcome is unaffected.
+   */
   readonly now?: Clock;
-  /** `[0, 1)` random source for the backoff jitter; default a seeded PRNG. */
+  /**
+   * `[0, 1)` random source for the backoff jitter; default a seeded PRNG. Values below 0 count
+   * as 0 and values at or above 1 as just below 1; NaN or a non-number ends the call with an
+   * `InvalidOptionError` for `random` (the lease in hand released first).
+   */
   readonly random?: RandomSource;
 }
 
@@ -349,6 +357,7 @@ function parseOptions<R>(options: RetryOptions<R> | undefined): Parsed<R> {
     maxMs = backoff.maxMs === undefined ? Math.min(10 * baseMs, MAX_TIMER_MS) : timerMs('backoff.maxMs', backoff.maxMs);
     if (maxMs < baseMs) throw new InvalidOptionError('backoff.maxMs', maxMs, `a number >= backoff.baseMs (${baseMs})`);
   }
+  const random = functionOption<RandomSource>('random', options?.random);
   const budget = options?.budget;
   if (
     budget !== undefined &&
@@ -372,7 +381,7 @@ function parseOptions<R>(options: RetryOptions<R> | undefined): Parsed<R> {
     maxMs,
     budget,
     now: functionOption<Clock>('now', options?.now) ?? systemClock,
-    random: functionOption<RandomSource>('random', options?.random),
+    random: random === undefined ? undefined : guardRandom(random),
   };
 }
 
@@ -461,10 +470,19 @@ class Run<T extends Target, R> {
     // The first acquire's error (say, NoTargetError) is the call's error as it is.
     let lease = this.preferred() ?? this.balancer.acquire(this.request());
     for (let attempt = 1; ; attempt++) {
-      this.tried.push(targetId(lease.target));
-      const startedAt = now();
+      let id: string;
+      try {
+        id = targetId(lease.target);
+      } catch (err) {
+        // Nothing was sent: not the target's failure.
+        release(lease, true, Number.NaN);
+        throw err;
+      }
+      this.tried.push(id);
+      // A clock that throws or gives nonsense costs the latency figure, never the attempt.
+      const startedAt = read(now);
       const settled = await this.attempt(lease.target, attempt);
-      const latencyMs = now() - startedAt;
+      const latencyMs = read(now) - startedAt;
       if (settled === INTERRUPTED) {
         // The caller's cancel is not the target's failure (Envoy does not count it either);
         // running out of time on it is.
@@ -484,7 +502,15 @@ class Run<T extends Target, R> {
         }
         if (verdict !== 'failure' && verdict !== 'next') return this.accept(lease, value, latencyMs);
         // Turned down, but only if another try really follows (nginx hands the last answer on).
-        const next = await this.next(attempt);
+        let next: Next<T>;
+        try {
+          next = await this.next(attempt);
+        } catch (err) {
+          // The budget or the backoff's random source threw: the run ends here.
+          release(lease, true, latencyMs);
+          this.discard(value);
+          throw err;
+        }
         if (!('lease' in next)) {
           if (next.why !== STOPPED) return this.accept(lease, value, latencyMs);
           release(lease, true, latencyMs);
@@ -684,6 +710,17 @@ class Run<T extends Target, R> {
       this.stopReason,
     );
   }
+}
+
+/** A clock reading, or NaN when the clock throws or returns something other than a finite number. */
+function read(now: Clock): number {
+  let t: unknown;
+  try {
+    t = now();
+  } catch {
+    return Number.NaN;
+  }
+  return typeof t === 'number' && t - t === 0 ? t : Number.NaN;
 }
 
 /** Releases with the measured latency, leaving it out if a user clock produced nonsense. */

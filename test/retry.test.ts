@@ -1013,3 +1013,78 @@ describe('withRetry: prefer', () => {
     expect(lb.stats().reduce((n, s) => n + s.active, 0)).toBe(0);
   });
 });
+
+describe('withRetry: whatever throws, every lease is released exactly once (issue 14, defect 6)', () => {
+  /** A clock that throws on the given reads (1-based) and counts up otherwise. */
+  function brokenClock(...bad: number[]): () => number {
+    let reads = 0;
+    return () => {
+      reads++;
+      if (bad.includes(reads)) throw new Error(`clock read ${reads}`);
+      return reads * 10;
+    };
+  }
+
+  for (const bad of [[1], [2], [1, 2], [1, 2, 3, 4, 5, 6]]) {
+    it(`reports a success as a success when the clock throws on read ${bad.join(', ')}`, async () => {
+      const lb = new RoundRobin(['a', 'b'], { seed: 1 });
+      const s = spy(lb);
+      await expect(withRetry(s.balancer, async (t) => `ok ${t}`, { now: brokenClock(...bad) })).resolves.toMatch(/^ok /);
+      expect(s.releases).toHaveLength(1);
+      expect(s.releases[0]!.outcome).toEqual({ ok: true }); // no latency: the clock gave none
+      expect(lb.stats().map((x) => x.active)).toEqual([0, 0]);
+    });
+
+    it(`retries a failure as a failure when the clock throws on read ${bad.join(', ')}`, async () => {
+      const lb = new RoundRobin(['a', 'b'], { seed: 1 });
+      const s = spy(lb);
+      await expect(withRetry(s.balancer, byTarget(new Set(['a', 'b'])), { now: brokenClock(...bad) })).rejects.toBeInstanceOf(RetryError);
+      expect(s.releases.map((r) => r.counted)).toEqual([true, true]);
+      expect(s.releases.every((r) => typeof r.outcome === 'object' && r.outcome.ok === false)).toBe(true);
+      expect(lb.stats().map((x) => x.active)).toEqual([0, 0]);
+    });
+  }
+
+  it('a clock that goes back reports no latency rather than a negative one', async () => {
+    let t = 100;
+    const lb = new RoundRobin(['a'], { seed: 1 });
+    const s = spy(lb);
+    await withRetry(s.balancer, async () => {
+      t = 40;
+      return 'ok';
+    }, { now: () => t });
+    expect(s.releases[0]!.outcome).toEqual({ ok: true });
+  });
+
+  it('releases a turned-down value\'s lease when the budget or the backoff jitter throws', async () => {
+    const boom = new Error('budget');
+    const budgets = [
+      { deposit() {}, tryWithdraw(): boolean { throw boom; } },
+    ];
+    for (const budget of budgets) {
+      const lb = new RoundRobin(['a', 'b'], { seed: 1 });
+      await expect(withRetry(lb, async () => 503, { retryOnResult: () => 'failure', budget })).rejects.toBe(boom);
+      expect(lb.stats().map((x) => x.active)).toEqual([0, 0]);
+    }
+    const lb = new RoundRobin(['a', 'b'], { seed: 1 });
+    const err = await withRetry(lb, async () => 503, { retryOnResult: () => 'failure', backoff: { baseMs: 1 }, random: () => Number.NaN }).catch((e: unknown) => e);
+    expect((err as InvalidOptionError).code).toBe('ERR_INVALID_OPTION');
+    expect((err as InvalidOptionError).option).toBe('random');
+    expect(lb.stats().map((x) => x.active)).toEqual([0, 0]);
+  });
+
+  it('releases the lease when the target\'s id cannot be read any more', async () => {
+    const target = { id: 'a' };
+    const lb = new RoundRobin([target, { id: 'b' }], { seed: 1 });
+    const inner = lb.acquire.bind(lb);
+    // A balancer whose acquire hands out a target with a broken id (a user's wrapper, say).
+    const wrapped = Object.assign(Object.create(lb) as typeof lb, {
+      acquire: (input?: string | PickRequest) => {
+        const lease = inner(input);
+        return { target: { get id(): string { throw new Error('id'); } }, release: (o?: Outcome) => lease.release(o) };
+      },
+    });
+    await expect(withRetry(wrapped as unknown as Balancer<Target>, async () => 'ok')).rejects.toThrow('id');
+    expect(lb.stats().map((x) => x.active)).toEqual([0, 0]);
+  });
+});
