@@ -1,4 +1,4 @@
-import { NoTargetError } from './core/errors.js';
+import { InvalidTargetError, NoTargetError, describe } from './core/errors.js';
 import { OpenLease } from './core/lease.js';
 import { Blocked, HEALTH_BITS, checkId, rampedWeight, type Member } from './core/member.js';
 import { emit, type BalancerEvent, type EventListener } from './health/events.js';
@@ -208,6 +208,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (this.passive !== null) {
       if (!ok) this.passiveFailure(m, this.passive);
       else if (m.fails !== 0) recordSuccess(m);
+      // A listener of the 'down' event may have removed the target.
+      if (!m.attached) return;
     }
     const od = this.outlier;
     if (od !== null) {
@@ -250,7 +252,7 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
 
   /** Ejects the member unless it already is or the cap forbids; `ejected` = how many are out now. */
   private eject(m: Member<T>, od: OutlierPolicy, now: number, ejected: number): boolean {
-    if ((m.health & Blocked.Ejected) !== 0) return false;
+    if ((m.health & Blocked.Ejected) !== 0 || !m.attached) return false;
     if (!mayEject(ejected, this.registry.members.length, od.maxEjectionPercent)) return false;
     m.ejectedUntil = now + ejectionTime(m, od, now);
     if (m.ejectedUntil < this.nextDue) this.nextDue = m.ejectedUntil;
@@ -267,9 +269,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   private runInterval(now: number, od: OutlierPolicy): void {
     this.intervalStart = now;
     const outliers = intervalOutliers(this.registry.members, od);
-    if (outliers.length === 0) return;
-    let ejected = this.countEjected();
-    for (const m of outliers) if (m.attached && this.eject(m, od, now, ejected)) ejected++;
+    // Counted again for each: a listener of the previous ejection may have changed membership.
+    for (const m of outliers) if (m.attached) this.eject(m, od, now, this.countEjected());
   }
 
   /**
@@ -580,12 +581,15 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     // lowers nextDue from here; the scan's findings are merged in at the end.
     this.nextDue = Number.POSITIVE_INFINITY;
     let next = Number.POSITIVE_INFINITY;
+    // Listeners of the transitions below may change membership: the loop runs over the array
+    // it started with (never changed in place, see Registry.members) and skips what they removed.
     for (const m of this.registry.members) {
+      if (!m.attached) continue;
       if ((m.health & Blocked.Failed) !== 0) {
         if (m.failedUntil < now) this.setHealth(m, Blocked.Failed, false, 'passive', now);
         else if (m.failedUntil < next) next = m.failedUntil;
       }
-      if ((m.health & Blocked.Ejected) !== 0) {
+      if ((m.health & Blocked.Ejected) !== 0 && m.attached) {
         if (m.ejectedUntil <= now) {
           // Envoy's unejectHost: the failure streak restarts.
           m.streak = 0;
@@ -693,7 +697,11 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 }
 
-/** Returns the id of a target value (a string is its own id). */
+/** Returns the id of a target value (a string is its own id); throws a coded error for a value that is no target. */
 export function targetId(target: Target): string {
-  return typeof target === 'string' ? target : checkId(target.id);
+  if (typeof target === 'string') return target;
+  if (typeof target !== 'object' || target === null) {
+    throw new InvalidTargetError(`invalid target ${describe(target)}: expected an id string or an object with an id`);
+  }
+  return checkId(target.id);
 }

@@ -15,6 +15,11 @@ import type { Target } from '../types.js';
 export type WeightRule = (id: string, weight: number) => void;
 
 export class Registry<T extends Target> {
+  /**
+   * The members in order. `remove` and `setTargets` replace the array instead of changing it,
+   * and `add` only appends, so a loop over it survives membership changes made during the loop
+   * (by an event listener): it visits every member it started with, once.
+   */
   members: Member<T>[] = [];
   readonly byId = new Map<string, Member<T>>();
   version = 0;
@@ -48,8 +53,13 @@ export class Registry<T extends Target> {
     const m = this.byId.get(checkId(id));
     if (m === undefined) return undefined;
     this.byId.delete(id);
-    // Membership changes are rare next to picks, so an O(n) splice keeps the common path simple.
-    this.members.splice(this.members.indexOf(m), 1);
+    // A new array rather than a splice: a loop over the old one (a scan whose event listener
+    // called remove) goes on over the members it started with, skipping none; it sees the
+    // removed one detached. O(n), as the splice was.
+    const members = this.members;
+    const next = new Array<Member<T>>(members.length - 1);
+    for (let i = 0, j = 0; i < members.length; i++) if (members[i] !== m) next[j++] = members[i]!;
+    this.members = next;
     m.attached = false;
     this.version++;
     return m;
@@ -60,19 +70,25 @@ export class Registry<T extends Target> {
     if (!Array.isArray(targets)) {
       throw new InvalidTargetError(`invalid targets ${describe(targets)}: expected an array`);
     }
-    const specs: TargetSpec[] = new Array<TargetSpec>(targets.length);
+    // Each element is read once (and the length once): an element getter must not hand the
+    // checks one target and the member record another.
+    const n = targets.length;
+    const values: T[] = new Array<T>(n);
+    const specs: TargetSpec[] = new Array<TargetSpec>(n);
     const seen = new Set<string>();
-    for (let i = 0; i < targets.length; i++) {
-      const spec = parseTarget(targets[i]);
+    for (let i = 0; i < n; i++) {
+      const target = targets[i]!;
+      const spec = parseTarget(target);
       this.weightRule?.(spec.id, spec.weight);
       if (seen.has(spec.id)) throw new DuplicateIdError(spec.id);
       seen.add(spec.id);
       specs[i] = spec;
+      values[i] = target;
     }
-    const next: Member<T>[] = new Array<Member<T>>(targets.length);
-    for (let i = 0; i < targets.length; i++) {
+    const next: Member<T>[] = new Array<Member<T>>(n);
+    for (let i = 0; i < n; i++) {
       const spec = specs[i]!;
-      const target = targets[i]!;
+      const target = values[i]!;
       const kept = this.byId.get(spec.id);
       if (kept !== undefined) {
         kept.target = target;

@@ -588,3 +588,26 @@ describe('outlier model: random acquire / release / clock / add / remove / markD
     });
   }
 });
+
+describe('outlier detection: listeners that change membership during a return (issue 14, defect 7)', () => {
+  it('returns every ejected target although the listener removed one during the scan', () => {
+    const clock = fakeClock(0);
+    let lb!: RoundRobin<string>;
+    lb = new RoundRobin<string>(['a', 'b', 'c', 'd'], {
+      now: clock.now,
+      seed: 1,
+      outlier: { consecutiveFailures: 1, maxEjectionPercent: 100, baseEjectionTimeMs: 100 },
+      onEvent: (e) => {
+        if (e.type === 'return' && e.id === 'a') lb.remove('a');
+      },
+    });
+    for (const id of ['a', 'b', 'c']) send(lb, id, false);
+    expect(['a', 'b', 'c'].map((id) => stateOf(lb, id))).toEqual(['ejected', 'ejected', 'ejected']);
+    clock.advance(100);
+    lb.pick();
+    expect(lb.targets()).toEqual(['b', 'c', 'd']);
+    expect(['b', 'c'].map((id) => stateOf(lb, id))).toEqual(['up', 'up']);
+    lb.evaluateOutliers();
+    expect(new Set(picksOf(lb, 12))).toEqual(new Set(['b', 'c', 'd']));
+  });
+});

@@ -266,3 +266,73 @@ describe('health model: random acquire / release / clock / markDown / markUp seq
     });
   }
 });
+
+describe('listeners that change membership during a lazily applied transition (issue 14, defect 7)', () => {
+  // A passive window lapses lazily, in the due-time scan of the next pick; its 'up' event goes
+  // to the listener, which may call any public method. The scan must still reach every member.
+  // Each action returns the id it takes out itself, if any.
+  const reentrant: [string, (lb: RoundRobin<string>) => string | undefined][] = [
+    ['remove', (lb) => void lb.remove('a')],
+    ['setTargets', (lb) => void lb.setTargets(['b', 'c', 'd', 'e'])],
+    ['remove and add again', (lb) => {
+      lb.remove('a');
+      lb.add('a');
+      return undefined;
+    }],
+    ['markDown', (lb) => void lb.markDown('a')],
+    ['acquire and release', (lb) => {
+      const lease = lb.acquire({ exclude: ['a'] });
+      lease.release('failure');
+      return lease.target;
+    }],
+  ];
+  for (const [name, act] of reentrant) {
+    it(`brings every member back when the listener calls ${name}`, () => {
+      const clock = fakeClock(0);
+      let lb!: RoundRobin<string>;
+      let own: string | undefined;
+      let once = true;
+      lb = new RoundRobin<string>(['a', 'b', 'c', 'd', 'e'], {
+        now: clock.now,
+        seed: 1,
+        passive: { maxFails: 1, failTimeoutMs: 100 },
+        onEvent: (e) => {
+          if (e.type === 'up' && e.id === 'a' && once) {
+            once = false;
+            own = act(lb);
+          }
+        },
+      });
+      for (const id of ['a', 'b', 'c']) {
+        const lease = lb.acquire({ exclude: ['a', 'b', 'c', 'd', 'e'].filter((x) => x !== id) });
+        lease.release('failure');
+      }
+      clock.set(101);
+      lb.pick(); // the scan: a, b and c are due
+      const down = lb.stats().filter((s) => s.state === 'down' && s.id !== 'a' && s.id !== own).map((s) => s.id);
+      expect(down).toEqual([]);
+    });
+  }
+});
+
+describe('listeners and the due-time scan: no events for targets already gone (issue 14, defect 7)', () => {
+  it('a target dropped by the listener during the scan reports no transition afterwards', () => {
+    const clock = fakeClock(0);
+    const events: string[] = [];
+    let lb!: RoundRobin<string>;
+    lb = new RoundRobin<string>(['a', 'b', 'c'], {
+      now: clock.now,
+      seed: 1,
+      passive: { maxFails: 1, failTimeoutMs: 100 },
+      onEvent: (e) => {
+        events.push(`${e.type}:${e.id ?? ''}`);
+        if (e.type === 'up' && e.id === 'a') lb.setTargets(['a', 'c']);
+      },
+    });
+    for (const id of ['a', 'b']) lb.acquire({ exclude: ['a', 'b', 'c'].filter((x) => x !== id) }).release('failure');
+    clock.set(101);
+    lb.pick();
+    expect(events).toEqual(['down:a', 'down:b', 'up:a']);
+    expect(lb.stats().map((s) => s.state)).toEqual(['up', 'up']);
+  });
+});
