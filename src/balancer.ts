@@ -290,12 +290,15 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   private passiveFailure(m: Member<T>, policy: PassivePolicy): void {
+    // nginx keeps no failure count for an upstream with a single server (`peers->single`: its
+    // free_peer returns first): there is no one else to send the request to. So a lone target's
+    // failures go to stats().failures only, and never start or extend a window.
+    if (this.registry.members.length <= 1) return;
     const now = this.now();
-    // nginx ignores max_fails when the upstream has a single server: there is no one else.
-    if (this.registry.members.length > 1 && this.builtVersion === this.registry.version) {
+    if (this.builtVersion === this.registry.version) {
       this.tierOf(m).selector.failureRecorded?.(m.pos, policy.maxFails);
     }
-    if (recordFailure(m, policy, now) && this.registry.members.length > 1) {
+    if (recordFailure(m, policy, now)) {
       if (m.failedUntil < this.nextDue) this.nextDue = m.failedUntil;
       this.setHealth(m, Blocked.Failed, true, 'passive', now);
     }
@@ -304,12 +307,12 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   add(target: T): void {
     const m = this.registry.add(target);
     if (this.slowStart !== null) this.startRamp(m, Number.NaN);
-    this.updatePanic(Number.NaN);
+    this.membershipChanged();
   }
 
   remove(id: string): boolean {
     const removed = this.registry.remove(id) !== undefined;
-    if (removed) this.updatePanic(Number.NaN);
+    if (removed) this.membershipChanged();
     return removed;
   }
 
@@ -320,7 +323,22 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       m.effectiveWeight = rampedWeight(m.weight, m.rampFactor);
       if (before !== null && !before.has(m)) this.startRamp(m, Number.NaN);
     }
-    // The healthy share changes with membership, so panic mode may start or end here too.
+    this.membershipChanged();
+  }
+
+  /**
+   * After `add`, `remove` and `setTargets`: a target left alone is back in rotation if passive
+   * counting had taken it out (the single-target rule, as nginx's `peers->single`), with its
+   * count cleared; and, as in Envoy, which recomputes panic on every host-set change, the panic
+   * decision is taken again for the new healthy share.
+   */
+  private membershipChanged(): void {
+    const ms = this.registry.members;
+    if (ms.length === 1 && this.passive !== null) {
+      const m = ms[0]!;
+      m.fails = 0;
+      if ((m.health & Blocked.Failed) !== 0) this.setHealth(m, Blocked.Failed, false, 'passive', Number.NaN);
+    }
     this.updatePanic(Number.NaN);
   }
 

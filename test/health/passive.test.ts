@@ -336,3 +336,41 @@ describe('listeners and the due-time scan: no events for targets already gone (i
     expect(lb.stats().map((s) => s.state)).toEqual(['up', 'up']);
   });
 });
+
+describe('the single-target rule (issue 14, defect 8)', () => {
+  it('a target left alone while out for failures is back at once, and failures released while alone do not extend its window', () => {
+    const clock = fakeClock(0);
+    const events: string[] = [];
+    const lb = new RoundRobin<string>(['a', 'b'], {
+      now: clock.now,
+      seed: 1,
+      passive: { maxFails: 1, failTimeoutMs: 1000 },
+      onEvent: (e) => events.push(`${e.type}:${e.id ?? ''}:${e.reason}`),
+    });
+    const inFlight = lb.acquire({ exclude: ['b'] });
+    lb.acquire({ exclude: ['b'] }).release('failure'); // a is out until 1000
+    expect(() => lb.pick({ exclude: ['b'] })).toThrow(NoTargetError);
+    clock.set(10);
+    lb.remove('b'); // a is alone now
+    expect(lb.pick()).toBe('a');
+    clock.set(500);
+    inFlight.release('failure'); // counted, but it does not take the lone target out again
+    expect(lb.pick()).toBe('a');
+    expect(lb.stats()[0]).toMatchObject({ id: 'a', state: 'up', failures: 2 });
+    clock.set(1200);
+    expect(lb.pick()).toBe('a');
+    expect(events).toEqual(['down:a:passive', 'up:a:passive']);
+  });
+
+  it('failures while alone do not count toward maxFails once others join (nginx keeps no count for a single server)', () => {
+    const clock = fakeClock(0);
+    const lb = new RoundRobin<string>(['a'], { now: clock.now, seed: 1, passive: { maxFails: 2, failTimeoutMs: 1000 } });
+    for (let i = 0; i < 3; i++) lb.acquire().release('failure');
+    expect(lb.pick()).toBe('a');
+    lb.add('b');
+    lb.acquire({ exclude: ['b'] }).release('failure'); // the first failure that counts
+    expect(lb.stats()[0]!.state).toBe('up');
+    lb.acquire({ exclude: ['b'] }).release('failure');
+    expect(lb.stats()[0]!.state).toBe('down');
+  });
+});
