@@ -211,7 +211,9 @@ export interface BalancerOptions {
   readonly slowStart?: SlowStartOptions;
   /**
    * Envoy's panic threshold, in percent (`true` = 50): when fewer targets than this are healthy,
-   * route to all of them regardless of health. Off by default.
+   * route to all of them regardless of health. Decided again at every health transition,
+   * `markDown`/`markUp`, `add`, `remove` and `setTargets` (Envoy recomputes it whenever a host
+   * set changes). Off by default.
    */
   readonly panicThreshold?: number | true;
   /** Called on every health transition; a listener that throws is ignored. */

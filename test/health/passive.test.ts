@@ -374,3 +374,29 @@ describe('the single-target rule (issue 14, defect 8)', () => {
     expect(lb.stats()[0]!.state).toBe('down');
   });
 });
+
+describe('panic and membership changes (issue 14, defect 10)', () => {
+  it('add, remove and setTargets take the panic decision again at once, as Envoy does on every host-set change', () => {
+    const events: string[] = [];
+    const lb = new RoundRobin<string>(['a', 'b', 'c', 'd'], { seed: 1, panicThreshold: 50, onEvent: (e) => events.push(e.type) });
+    lb.reportHealth('a', false);
+    lb.reportHealth('b', false); // 2 of 4 healthy: 50 %, calm
+    expect(new Set(picksOf(lb, 20))).toEqual(new Set(['c', 'd']));
+    lb.remove('d'); // 1 of 3: panic, with no health transition
+    expect(events.slice(2)).toEqual(['panic']);
+    expect(new Set(picksOf(lb, 20))).toEqual(new Set(['a', 'b', 'c']));
+    lb.add('e'); // 2 of 4: calm
+    expect(events.slice(3)).toEqual(['calm']);
+    expect(new Set(picksOf(lb, 20))).toEqual(new Set(['c', 'e']));
+    lb.setTargets(['a', 'b', 'c']); // 1 of 3: panic
+    lb.setTargets(['a', 'b', 'c', 'x', 'y']); // 3 of 5: calm
+    expect(events.slice(4)).toEqual(['panic', 'calm']);
+  });
+
+  it('docs/health.md describes that behaviour', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../docs/health.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(doc.includes('do not trigger a decision')).toBe(false);
+    expect(doc.includes('`add`, `remove` and `setTargets` take the decision again')).toBe(true);
+  });
+});
