@@ -235,7 +235,12 @@ export function describe(value: unknown): string {
       return String(value);
     default:
       if (value === null) return 'null';
-      if (Array.isArray(value)) return 'an array';
+      try {
+        if (Array.isArray(value)) return 'an array';
+      } catch {
+        // Array.isArray throws for a revoked proxy
+        return 'a revoked proxy';
+      }
       return 'an object';
   }
 }

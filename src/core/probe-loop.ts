@@ -51,7 +51,11 @@ export class ProbeSchedule {
     this.hasHandle = false;
     const handle = this.handle;
     this.handle = undefined;
-    this.spec.timers.clearTimeout(handle);
+    try {
+      this.spec.timers.clearTimeout(handle);
+    } catch {
+      // the user's timers: the schedule is stopped all the same
+    }
   }
 
   private tick(): void {
@@ -70,7 +74,7 @@ export class ProbeSchedule {
 
   private schedule(): void {
     const { jitter, intervalMs } = this.spec;
-    const spread = jitter === undefined || jitter.fraction === 0 ? 0 : jitter.fraction * (2 * jitter.random() - 1);
+    const spread = jitter === undefined || jitter.fraction === 0 ? 0 : jitter.fraction * (2 * unit(jitter.random) - 1);
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, intervalMs * (1 + spread)));
     const handle = this.spec.timers.setTimeout(() => this.tick(), delay);
     unrefTimer(handle);
@@ -160,7 +164,11 @@ export class ProbeFlights<K, V> {
       finished = true;
       if (hasTimer) {
         hasTimer = false;
-        timers.clearTimeout(timer);
+        try {
+          timers.clearTimeout(timer);
+        } catch {
+          // the user's timers: the probe must end all the same, or its key is never probed again
+        }
       }
       // Forgotten at once, so that a round started right after (start after stop) probes anew.
       if (this.flights.get(key) === flight) this.flights.delete(key);
@@ -192,4 +200,21 @@ export class ProbeFlights<K, V> {
     );
     return flight.done;
   }
+}
+
+/**
+ * A draw for the jitter, in [0, 1): it runs in a timer callback, where a throw would surface as
+ * an uncaught exception and NaN would schedule the next round at once, so a random source that
+ * throws or returns NaN or a non-number means no jitter (0.5), and values outside [0, 1) are
+ * clamped.
+ */
+function unit(random: RandomSource): number {
+  let x: unknown;
+  try {
+    x = random();
+  } catch {
+    return 0.5;
+  }
+  if (typeof x !== 'number' || x !== x) return 0.5;
+  return x < 0 ? 0 : x >= 1 ? 1 - 2 ** -53 : x;
 }

@@ -5,6 +5,7 @@ import { InvalidOptionError, LoadwiseError, UnknownIdError } from '../core/error
 import { checkOptionNames, functionOption, intOption, numberOption, timerOption, timersOption } from '../core/options.js';
 import { ProbeFlights, ProbeSchedule, type ProbeEnd } from '../core/probe-loop.js';
 import { createRandom, freshSeed, type RandomSource } from '../core/rng.js';
+import { checkId } from '../core/member.js';
 import type { Balancer, Target } from '../types.js';
 
 export type { HealthTimers } from '../core/runtime.js';
@@ -344,7 +345,7 @@ export class HealthChecker<T extends Target = Target> {
       this.sync();
       if (id !== undefined) {
         const e = this.entries.get(id);
-        if (e === undefined) throw new UnknownIdError(String(id));
+        if (e === undefined) throw new UnknownIdError(checkId(id));
         return this.flights.probe(e);
       }
       return this.flights.probeAll(this.entries.values());
@@ -377,7 +378,8 @@ export class HealthChecker<T extends Target = Target> {
 
   /** Reads the balancer's membership: tracks new targets, forgets removed ones. */
   private sync(): void {
-    const targets = this.balancer.targets();
+    const targets: unknown = this.balancer.targets();
+    if (!Array.isArray(targets)) throw new InvalidOptionError('balancer', targets, 'a Balancer whose targets() returns an array');
     const gen = ++this.generation;
     for (const target of targets) {
       const id = targetId(target);

@@ -4,7 +4,7 @@ import { SlidingQuantile } from '../core/sliding-quantile.js';
 import type { Clock } from '../core/clock.js';
 import { InvalidOptionError, UnknownIdError } from '../core/errors.js';
 import { intOption, numberOption, timerOption, timersOption } from '../core/options.js';
-import type { Member } from '../core/member.js';
+import { checkId, type Member } from '../core/member.js';
 import type { RandomSource } from '../core/rng.js';
 import type { Selector } from '../core/selector.js';
 import { ProbeFlights, ProbeSchedule } from '../core/probe-loop.js';
@@ -513,7 +513,7 @@ export class Hcl<T extends Target = Target> extends BaseBalancer<T> {
       const pos = selector.byId.get(id);
       if (pos !== undefined) return [selector, pos];
     }
-    throw new UnknownIdError(String(id));
+    throw new UnknownIdError(checkId(id));
   }
 }
 
