@@ -1,0 +1,28 @@
+/**
+ * The example's Hono app: a route of its own, and `/api/*` proxied through the balancer the
+ * command line asked for, with the `/api` prefix removed on the way. The same app object runs on
+ * Node, Deno and Bun (see serve.ts).
+ */
+import { Hono } from 'hono';
+import type { Config } from '../node/args.js';
+import { createBalancer, keyFunction, type Backend } from '../node/balancer.js';
+import { balance } from './balance.js';
+
+export function createApp(config: Config): Hono {
+  const balancer = createBalancer(config);
+  const app = new Hono();
+  app.get('/', (c) => c.text('Hono here; /api/* goes through loadwise\n'));
+  app.use(
+    '/api/*',
+    balance<Backend>({
+      balancer,
+      key: keyFunction(config.key),
+      retry: { tries: config.tries, on: config.retryOn },
+      tryTimeoutMs: config.tryTimeoutMs,
+      timeoutMs: config.timeoutMs,
+      forwarded: { trust: config.trustProxy },
+      stripPrefix: '/api',
+    }),
+  );
+  return app;
+}
