@@ -93,7 +93,7 @@ describe('a user random source out of [0, 1) (issue 14, defect 2)', () => {
     for (const c of CLASSES) {
       for (const [name, value] of refused) {
         let bad = true;
-        const lb = c.create(targets, { random: () => (bad ? value : 0.25), now: () => 0 });
+        const lb = c.create(targets, { random: () => (bad ? value : 0.25) as number, now: () => 0 });
         const twin = c.create(targets, { random: () => 0.25, now: () => 0 });
         for (let i = 0; i < 6; i++) {
           const input = request(c, i, i % 2 === 1 ? ['b'] : undefined);
