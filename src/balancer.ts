@@ -420,19 +420,12 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (typeof input === 'string') {
       key = input;
     } else if (input !== undefined) {
-      if (typeof input !== 'object' || input === null) throw new InvalidOptionError('input', input, 'a key string or { key?, exclude? }');
+      if (typeof input !== 'object' || input === null) throw badInput(input);
       key = input.key;
       exclude = input.exclude;
-      if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
-      if (exclude !== undefined && !Array.isArray(exclude)) throw new InvalidOptionError('exclude', exclude, 'an array of ids');
+      checkRequest(key, exclude);
     }
-    // Only while something time-based is pending (a failure window, an ejection, a ramp) does a
-    // pick read the clock.
-    if (this.nextDue !== Number.POSITIVE_INFINITY) this.due();
-    if (this.builtVersion !== this.registry.version) this.rebuild();
-    if (key === undefined && this.requiresKey) {
-      throw new InvalidOptionError('key', key, 'a string: hash balancers route by key, e.g. pick(key) or pick({ key })');
-    }
+    this.prepare(key);
     const marked = exclude !== undefined ? this.mark(exclude) : 0;
     let m: Member<T>;
     if (marked === 0) {
@@ -449,6 +442,54 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     if (m.fails !== 0 && this.passive !== null) recordSelection(m, this.passive, this.now());
     m.picks++;
     return m;
+  }
+
+  /**
+   * What every pick does before choosing: apply what is due (only while something time-based is
+   * pending, a failure window, an ejection or a ramp, does a pick read the clock), rebuild the
+   * tables if membership changed, and insist on a key where the algorithm routes by one.
+   */
+  private prepare(key: string | undefined): void {
+    if (this.nextDue !== Number.POSITIVE_INFINITY) this.due();
+    if (this.builtVersion !== this.registry.version) this.rebuild();
+    if (key === undefined && this.requiresKey) {
+      throw new InvalidOptionError('key', key, 'a string: hash balancers route by key, e.g. pick(key) or pick({ key })');
+    }
+  }
+
+  /**
+   * For queries that list several targets (Rendezvous `pickN`): checks `count` and the input
+   * exactly as `pick` does (the same errors, before anything changes), prepares as a pick does,
+   * marks the exclusions, and lets `fill` append up to `count` targets from each tier in turn,
+   * primaries first, until there are `count`. Marks are cleared on every way out; no lease is
+   * opened and no pick is counted.
+   */
+  protected rank(
+    input: string | PickRequest | undefined,
+    count: number,
+    fill: (selector: Selector<T>, key: string | undefined, count: number, out: T[]) => void,
+  ): T[] {
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw new InvalidOptionError('count', count, 'an integer >= 0');
+    let key: string | undefined;
+    let exclude: readonly string[] | undefined;
+    if (typeof input === 'string') {
+      key = input;
+    } else if (input !== undefined) {
+      if (typeof input !== 'object' || input === null) throw badInput(input);
+      key = input.key;
+      exclude = input.exclude;
+      checkRequest(key, exclude);
+    }
+    this.prepare(key);
+    const out: T[] = [];
+    const marked = exclude !== undefined ? this.mark(exclude) : 0;
+    try {
+      if (count > 0) fill(this.primary!.selector, key, count, out);
+      if (out.length < count && this.backups !== null) fill(this.backups.selector, key, count, out);
+    } finally {
+      this.unmark(marked);
+    }
+    return out;
   }
 
   /**
@@ -713,6 +754,16 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       full > 0 ? 'ERR_TARGETS_AT_CAPACITY' : 'ERR_NO_TARGET',
     );
   }
+}
+
+function badInput(input: unknown): InvalidOptionError {
+  return new InvalidOptionError('input', input, 'a key string or { key?, exclude? }');
+}
+
+/** The checks of a `{ key, exclude }` request, shared by `pick`, `acquire` and `rank`. */
+function checkRequest(key: unknown, exclude: unknown): void {
+  if (key !== undefined && typeof key !== 'string') throw new InvalidOptionError('key', key, 'a string');
+  if (exclude !== undefined && !Array.isArray(exclude)) throw new InvalidOptionError('exclude', exclude, 'an array of ids');
 }
 
 /** Returns the id of a target value (a string is its own id); throws a coded error for a value that is no target. */

@@ -93,6 +93,11 @@ export abstract class HashSelector<T extends Target> implements Selector<T> {
     this.lastActive[pos] = now;
   }
 
+  /** Whether `m` may take one more lease under the bound (always, without `loadFactor`). */
+  protected roomFor(m: Member<T>): boolean {
+    return this.loadFactor === 0 || this.hasRoom(m);
+  }
+
   /**
    * Bounded loads: a member may take one more lease while it holds fewer than
    * ceil(loadFactor × (open leases + 1) × weight / weight in rotation). Some member in rotation

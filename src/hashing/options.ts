@@ -13,7 +13,9 @@ export interface HashBalancerOptions extends BalancerOptions {
   /**
    * Consistent hashing with bounded loads: with `acquire`/`release`, no target holds more than
    * `ceil(loadFactor × (open leases + 1) × weight / total weight)` leases; a key whose target is
-   * full walks on to its next candidate. Must be > 1; omit to disable.
+   * full walks on to its next candidate. `pick(key)` applies the same bound (it returns what
+   * `acquire(key)` would), so with no lease open it is the plain hash choice. Must be > 1; omit
+   * to disable.
    */
   readonly loadFactor?: number;
 }

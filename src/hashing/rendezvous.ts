@@ -5,7 +5,7 @@ import { loadFactorOption, type HashBalancerOptions } from './options.js';
 import { HashSelector } from './hash-selector.js';
 import type { Member } from '../core/member.js';
 import type { Selector } from '../core/selector.js';
-import type { Target } from '../types.js';
+import type { PickRequest, Target } from '../types.js';
 
 /** Seed for member-id hashes, distinct from the key hash's seed 0. */
 const MEMBER_SEED = 0x5bd1e995;
@@ -74,7 +74,11 @@ class RendezvousSelector<T extends Target> extends HashSelector<T> {
     return best;
   }
 
-  /** Up to `count` distinct available members in descending score order, appended to `out`. */
+  /**
+   * Appends available members to `out` until it holds `count`: first those with room under the
+   * bound, in descending score order, then (with `loadFactor`, when those run out) the full ones
+   * in the same order; so the first is what `select` returns for the key.
+   */
   ranked(key: string, count: number, out: T[]): void {
     const ms = this.members;
     if (ms.length === 0) return;
@@ -82,12 +86,23 @@ class RendezvousSelector<T extends Target> extends HashSelector<T> {
       this.seen.fill(0);
       this.stamp = 1;
     }
+    let full: number[] | undefined;
     let c = this.first(key);
     while (c >= 0 && out.length < count) {
-      if (ms[c]!.available()) out.push(ms[c]!.target);
+      const m = ms[c]!;
+      if (m.available()) {
+        if (this.roomFor(m)) out.push(m.target);
+        else (full ??= []).push(c);
+      }
       c = this.next();
     }
+    if (full !== undefined) for (let i = 0; i < full.length && out.length < count; i++) out.push(ms[full[i]!]!.target);
   }
+}
+
+/** `rank`'s filler for Rendezvous tiers: a module function, so `pickN` creates no closure. */
+function rankInto<T extends Target>(selector: Selector<T>, key: string | undefined, count: number, out: T[]): void {
+  (selector as RendezvousSelector<T>).ranked(key!, count, out);
 }
 
 /**
@@ -114,18 +129,23 @@ export class Rendezvous<T extends Target = Target> extends BaseBalancer<T> {
   }
 
   /**
-   * The key's `count` most preferred targets that can serve now (not down, below `maxActive`),
-   * best first: for replication or hedged requests. Backups fill in only when primaries run
-   * out. Allocates the result array.
+   * The key's `count` most preferred targets that can serve now (not down, below `maxActive`,
+   * not excluded), best first: for replication or hedged requests. Backups fill in only when
+   * primaries run out. With `loadFactor`, targets with room under the bound come first and full
+   * ones after them, so `pickN(key, 1)[0]` is always what `pick(key)` (and `acquire(key)`)
+   * would return. Takes a key or `{ key, exclude }` and validates it as `pick` does; `count`
+   * is an integer ≥ 0. Opens no lease, counts no pick, and allocates the result array.
+   *
+   * @throws InvalidOptionError (`ERR_INVALID_OPTION`) for a missing or non-string key, a
+   *   malformed request, or a `count` that is not an integer ≥ 0; nothing changes then.
+   * @example
+   * ```ts
+   * lb.pickN('user:42', 2);                                // primary and replica
+   * lb.pickN({ key: 'user:42', exclude: ['cache-1'] }, 2); // the next two after a failed try
+   * ```
    */
-  pickN(key: string, count: number): T[] {
-    const out: T[] = [];
-    if (typeof key !== 'string') return out;
-    for (const tier of this.tiers()) {
-      if (out.length >= count) break;
-      (tier.selector as RendezvousSelector<T>).ranked(key, count, out);
-    }
-    return out;
+  pickN(input: string | PickRequest, count: number): T[] {
+    return this.rank(input, count, rankInto);
   }
 
   protected createSelector(): Selector<T> {

@@ -142,3 +142,77 @@ describe('Rendezvous', () => {
     expect(run(1.25)).toBeLessThanOrEqual(1.25 + 20 / 10_000);
   });
 });
+
+describe('Rendezvous.pickN and loadFactor agree with pick (issue 14, defect 9)', () => {
+  it('with open leases, pickN(key, 1)[0] is pick(key) and acquire(key): the bound applies to all three', () => {
+    const lb = new Rendezvous<T>(hosts(3), { loadFactor: 1.25 });
+    // Few keys, many leases each: their targets fill up and keys overflow to their next choice.
+    const ks = keys(200, 'b').map((_, i) => `hot-${i % 4}`);
+    const plain = new Rendezvous<T>(hosts(3));
+    const leases: Lease<T>[] = [];
+    const mismatches: string[] = [];
+    let diverted = 0;
+    for (const k of ks) {
+      const picked = lb.pick(k).id;
+      if (picked !== plain.pick(k).id) diverted++;
+      const first = lb.pickN(k, 1)[0]!.id;
+      const all = lb.pickN(k, 3).map((t) => t.id);
+      const lease = lb.acquire(k);
+      leases.push(lease);
+      if (picked !== first || picked !== lease.target.id || all[0] !== picked || new Set(all).size !== 3) mismatches.push(`${k}: pick ${picked}, pickN ${all.join(' ')}, acquire ${lease.target.id}`);
+    }
+    expect(mismatches).toEqual([]);
+    // The bound really diverted keys: their plain choice was full at the time.
+    expect(diverted).toBeGreaterThan(20);
+    for (const l of leases) l.release('success');
+    expect(ks.every((k) => plain.pick(k).id === lb.pick(k).id)).toBe(true);
+  });
+
+  it('lists the targets with room first, in preference order, and full ones after them', () => {
+    const lb = new Rendezvous<T>(hosts(4), { loadFactor: 1.5 });
+    const order = lb.pickN('k', 4).map((t) => t.id);
+    const held: Lease<T>[] = [];
+    // Fill the key's favourite up to its bound.
+    while (lb.pick('k').id === order[0]) held.push(lb.acquire('k'));
+    expect(lb.pickN('k', 4).map((t) => t.id)).toEqual([...order.slice(1), order[0]]);
+    expect(lb.pickN('k', 1)[0]!.id).toBe(lb.pick('k').id);
+    for (const l of held) l.release('success');
+  });
+});
+
+describe('Rendezvous.pickN validates like pick (issue 14, defect 11)', () => {
+  const code = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as { code?: string; option?: string }).code + ':' + (err as { option?: string }).option;
+    }
+    return undefined;
+  };
+
+  it('rejects a missing or non-string key with the code and option pick uses', () => {
+    const lb = new Rendezvous(['a', 'b', 'c']);
+    for (const bad of [5, undefined, null, {}, { key: 5 }, { exclude: 'a' }, true]) {
+      const want = code(() => lb.pick(bad as never));
+      expect(want).toMatch(/^ERR_INVALID_OPTION:/);
+      expect(code(() => lb.pickN(bad as never, 2)), String(bad)).toBe(want);
+    }
+  });
+
+  it('rejects a count that is not an integer >= 0', () => {
+    const lb = new Rendezvous(['a', 'b', 'c']);
+    for (const bad of ['2', Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, undefined, null, 2n]) {
+      expect(code(() => lb.pickN('k', bad as never)), String(bad)).toBe('ERR_INVALID_OPTION:count');
+    }
+    expect(lb.pickN('k', 0)).toEqual([]);
+    expect(lb.pickN('k', 99)).toHaveLength(3);
+  });
+
+  it('takes { key, exclude } as pick does, and leaves no marks', () => {
+    const lb = new Rendezvous(['a', 'b', 'c', 'd']);
+    const all = lb.pickN('k', 4);
+    expect(lb.pickN({ key: 'k', exclude: [all[0]!] }, 4)).toEqual(all.slice(1));
+    expect(lb.pickN({ key: 'k', exclude: [...all] }, 4)).toEqual([]);
+    expect(lb.pickN('k', 4)).toEqual(all);
+  });
+});
