@@ -95,10 +95,11 @@ class HclSelector<T extends Target> implements Selector<T> {
   byId = new Map<string, number>();
   private readonly draw = new CandidateDraw();
   private readonly window: SlidingQuantile;
-  private readonly loads: Float64Array;
-  private readonly latencies: Float64Array;
+  /** Per candidate of a pick; sized at rebuild to min(choices, members), not to `choices` (which may be huge). */
+  private loads = new Float64Array(0);
+  private latencies = new Float64Array(0);
   /** 1 where the candidate is hot (its load exceeds the Q_RIF quantile), per pick. */
-  private readonly hot: Uint8Array;
+  private hot = new Uint8Array(0);
 
   constructor(
     private readonly random: RandomSource,
@@ -108,9 +109,6 @@ class HclSelector<T extends Target> implements Selector<T> {
     private readonly maxAgeMs: number,
   ) {
     this.window = new SlidingQuantile(WINDOW, quantile);
-    this.loads = new Float64Array(choices);
-    this.latencies = new Float64Array(choices);
-    this.hot = new Uint8Array(choices);
   }
 
   rebuild(members: readonly Member<T>[]): void {
@@ -145,6 +143,12 @@ class HclSelector<T extends Target> implements Selector<T> {
     this.hasReports = any;
     this.byId = byId;
     this.draw.rebuild(members, this.choices);
+    const slots = Math.min(this.choices, n);
+    if (this.loads.length < slots) {
+      this.loads = new Float64Array(slots);
+      this.latencies = new Float64Array(slots);
+      this.hot = new Uint8Array(slots);
+    }
   }
 
   select(_key: string | undefined, filtered: boolean): number {

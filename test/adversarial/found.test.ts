@@ -125,6 +125,13 @@ describe('defects found by the adversarial catalogue', () => {
     hc.stop();
   });
 
+  it('Hcl sizes its per-pick buffers by the candidates there are, not by the choices option (choices: 1e9 took seconds and gigabytes)', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const lb = new Hcl(['a', 'b', 'c'], { choices: 2 ** 31, seed: 1 });
+    for (let i = 0; i < 10; i++) expect(['a', 'b', 'c']).toContain(lb.pick());
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
+  });
+
   it('a throwing clearTimeout of the user\'s timers leaves no probe unfinished and no unhandled rejection (timers: clearTimeout throws)', async () => {
     const inner = manualTimers();
     const timers: HealthTimers = {
