@@ -133,10 +133,9 @@ export function mayRetryFailure(rules: RetryRules, kind: FailureKind, facts: Try
  * request counts as sent. The caller moves on only if another try really follows; otherwise the
  * response goes to the client and counts as a success, as nginx does on its last try.
  *
- * Differs from nginx in one case: a non-idempotent request answered with a listed status while
- * tries are left. nginx then discards the answer and replies with its own error page of that
- * status, counting the target as failed; here the target's own answer goes to the client and
- * counts as a success (no other try follows, so nothing is blamed).
+ * A non-idempotent request answered with a listed status stays where it is (it was sent) and the
+ * target's own answer goes to the client, as nginx 1.22 does: `ngx_http_upstream_test_next` adds
+ * the non-idempotent flag before it checks the list (test/fetch/nginx-parity.test.ts).
  *
  * @example
  * ```ts
