@@ -75,13 +75,23 @@ export async function backend(name: string, handler?: Handler): Promise<Backend>
   return { url: `http://127.0.0.1:${port}`, port, hits, bodies, headers, close };
 }
 
-/** A port nobody listens on (connections are refused). */
+/**
+ * A port that refuses connections, outside Linux's ephemeral range (32768–60999): a port that
+ * `listen(0)` handed out and gave back may be handed to another server later in the same run,
+ * which would then answer where a test expects a refusal.
+ */
 export async function deadPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  const refused = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+    });
+  for (let port = 20_000 + Math.floor(Math.random() * 10_000), n = 0; n < 100; port++, n++) if (await refused(port)) return port;
+  throw new Error('no refusing port found from 20000 to 30099');
 }
 
 /** A backend that accepts connections and never answers; counts connections. */

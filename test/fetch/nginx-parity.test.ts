@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeightedRoundRobin } from '../../src/index.js';
+import { deadPort } from './harness.js';
 import type { ProxyEvent, RetryOn } from '../../src/fetch/index.js';
 import { closeAll, proxyServer, type ProxyServer } from './harness.js';
 
@@ -299,24 +300,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/**
- * A port that refuses connections, outside the ephemeral range: a port that `listen(0)` hands
- * out (like the harness's deadPort) may be handed out again to some server while the suite runs.
- */
-async function refusedPort(): Promise<number> {
-  const refused = (port: number): Promise<boolean> =>
-    new Promise((r) => {
-      const s = connect(port, HOST);
-      s.once('connect', () => {
-        s.destroy();
-        r(false);
-      });
-      s.once('error', (e: NodeJS.ErrnoException) => r(e.code === 'ECONNREFUSED'));
-    });
-  for (let port = 20_000 + Math.floor(Math.random() * 10_000), n = 0; n < 100; port++, n++) if (await refused(port)) return port;
-  throw new Error('no refusing port found in 20000-30099');
-}
-
 async function waitForPort(port: number, child: ChildProcess, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
@@ -569,7 +552,7 @@ describe.skipIf(NGINX === undefined && !CI)(`createProxy retries vs a real nginx
       for (const name of Object.keys(ANSWERS) as Answering[]) ports.set(name, await httpBackend(name));
       ports.set('drop', await httpBackend('drop'));
       ports.set('frozen', await frozenBackend());
-      ports.set('refused', await refusedPort());
+      ports.set('refused', await deadPort());
       for (const [name, port] of ports) names.set(port, name);
       await startNginx();
       nginxClient = new Agent({ keepAliveTimeout: 5_000 });
