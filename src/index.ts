@@ -99,5 +99,5 @@ export {
 } from './health/checker.js';
 export type { RuntimeAbortSignal } from './core/runtime.js';
 export { PeakEwma, type PeakEwmaOptions, type PeakEwmaNoHistory } from './selectors/peak-ewma.js';
-export { LeastTime, type LeastTimeOptions } from './selectors/least-time.js';
+export { LeastTime, type LeastTimeMode, type LeastTimeOptions } from './selectors/least-time.js';
 export { Hcl, type HclOptions, type HclProbe, type HclLoadReport, type HclSignals } from './selectors/hcl.js';

@@ -982,7 +982,7 @@ async function latencyAware(): Promise<void> {
   });
 
   check('LeastTime: average (factor 90), lowest average × (in flight + 1) / weight, ties by smooth WRR', () => {
-    const lb = new LeastTime([{ id: 'a', weight: 5 }, { id: 'b', weight: 1 }, { id: 'c', weight: 1 }]);
+    const lb = new LeastTime([{ id: 'a', weight: 5 }, { id: 'b', weight: 1 }, { id: 'c', weight: 1 }], { mode: 'angie' });
     const serve = (id: string, ms: number) => lb.acquire({ exclude: ['a', 'b', 'c'].filter((x) => x !== id) }).release({ ok: true, latencyMs: ms });
     serve('a', 50);
     serve('b', 10);
@@ -996,6 +996,24 @@ async function latencyAware(): Promise<void> {
     const open = [lb.acquire(), lb.acquire(), lb.acquire()];
     deepEqual(open.map((l) => l.target.id).sort(), ['a', 'a', 'b'], 'least time with load');
     throws(() => new LeastTime(['a'], { factor: 100 }), InvalidOptionError, 'ERR_INVALID_OPTION', 'factor');
+  });
+
+  check('LeastTime: by default an average decays by exp(-Δt/τ) between responses, so a slow target is tried again', () => {
+    let t = 0;
+    const lb = new LeastTime(['a', 'b'], { now: () => t, decayMs: 1_000 });
+    lb.acquire({ exclude: ['b'] }).release({ ok: true, latencyMs: 400 });
+    lb.acquire({ exclude: ['a'] }).release({ ok: true, latencyMs: 10 });
+    equal(lb.pick(), 'b', 'the fast target');
+    t = 1_000 * Math.LN2;
+    near(lb.averageMs('a')!, 200, 'half-life τ·ln 2');
+    t = 1_000 * Math.log(400 / 5); // a decays to 5 ms, b's 10 ms to 0.125 ms
+    near(lb.averageMs('a')!, 5, 'a decayed');
+    equal(lb.pick(), 'b', 'b decays as well: still cheaper at equal age');
+    // b keeps serving at 10 ms: 10 − 9.875 × 0.9^10 ≈ 6.56 ms, above a's 5 ms.
+    for (let i = 0; i < 10; i++) lb.acquire({ exclude: ['a'] }).release({ ok: true, latencyMs: 10 });
+    near(lb.averageMs('b')!, 10 - 9.875 * 0.9 ** 10, 'b refreshed', 1e-6);
+    equal(lb.pick(), 'a', 'the idle, formerly slow target is the cheapest now');
+    throws(() => new LeastTime(['a'], { mode: 'angie', decayMs: 1 }), InvalidOptionError, 'ERR_INVALID_OPTION', 'decayMs');
   });
 
   const probed = new Hcl(['p', 'q', 'r', 's', 't', 'u', 'v'], {

@@ -14,7 +14,7 @@ function serve(lb: LeastTime<W> | LeastTime<string>, id: string, latencyMs: numb
 
 describe('LeastTime: the average', () => {
   it('the first response sets it; later ones move it by (100 − factor) % (Angie, default 90)', () => {
-    const lb = new LeastTime(['a', 'b']);
+    const lb = new LeastTime(['a', 'b'], { mode: 'angie' });
     expect(lb.averageMs('a')).toBeUndefined();
     serve(lb, 'a', 100);
     expect(lb.averageMs('a')).toBe(100);
@@ -22,11 +22,11 @@ describe('LeastTime: the average', () => {
     expect(lb.averageMs('a')).toBe(110); // (100 × 90 + 200 × 10) / 100
     serve(lb, 'a', 0);
     expect(lb.averageMs('a')).toBe(99);
-    const f = new LeastTime(['a'], { factor: 50 });
+    const f = new LeastTime(['a'], { factor: 50, mode: 'angie' });
     serve(f, 'a', 10);
     serve(f, 'a', 30);
     expect(f.averageMs('a')).toBe(20);
-    const raw = new LeastTime(['a'], { factor: 0 });
+    const raw = new LeastTime(['a'], { factor: 0, mode: 'angie' });
     serve(raw, 'a', 10);
     serve(raw, 'a', 30);
     expect(raw.averageMs('a')).toBe(30);
@@ -56,7 +56,7 @@ describe('LeastTime: the average', () => {
 
 describe('LeastTime: choice', () => {
   it('average × (in flight + 1) / weight: every pick is a cheapest target', () => {
-    const lb = new LeastTime([w('a'), w('b'), w('c', 2)]);
+    const lb = new LeastTime([w('a'), w('b'), w('c', 2)], { mode: 'angie' });
     serve(lb, 'a', 10);
     serve(lb, 'b', 30);
     serve(lb, 'c', 40);
@@ -78,7 +78,7 @@ describe('LeastTime: choice', () => {
 
   it('with every target tied it is exactly nginx’s smooth weighted round robin', () => {
     const targets = [w('a', 5), w('b', 1), w('c', 1)];
-    const lb = new LeastTime(targets);
+    const lb = new LeastTime(targets, { mode: 'angie' });
     // Averages proportional to weights: every cost per weight is 10.
     serve(lb, 'a', 50);
     serve(lb, 'b', 10);
@@ -93,7 +93,7 @@ describe('LeastTime: choice', () => {
   });
 
   it('tied targets take turns by weight; the others wait until they are cheapest', () => {
-    const lb = new LeastTime([w('a', 2), w('b', 1), w('slow', 1)]);
+    const lb = new LeastTime([w('a', 2), w('b', 1), w('slow', 1)], { mode: 'angie' });
     serve(lb, 'a', 20);
     serve(lb, 'b', 10);
     serve(lb, 'slow', 50);
@@ -140,6 +140,70 @@ describe('LeastTime: choice', () => {
       }
       expect(caught).toBeInstanceOf(InvalidOptionError);
       expect((caught as InvalidOptionError).option).toBe('factor');
+    }
+  });
+});
+
+describe('LeastTime: a healed target gets its traffic back (issue 14, defect 12)', () => {
+  const n = 10;
+  const targets = Array.from({ length: n }, (_, i) => `s${i}`);
+  // s0 is 10× slower from 5 s to 15 s, then as fast as the others again.
+  const latency = (id: string, at: number) => (id === 's0' && at >= 5_000 && at < 15_000 ? 100 : 10);
+
+  it('by default the average decays with time, so s0 is tried again and back to its share within 2.5 s', () => {
+    const clock = fakeClock();
+    const lb = new LeastTime(targets, { now: clock.now, seed: 5 });
+    const picks = drive({ lb, clock, clients: 20, until: 30_000, latency });
+    expect(shareOf(picks, 's0', 5_100, 15_000)).toBeLessThan(0.02 / n); // still cut while slow
+    expect(shareOf(picks, 's0', 15_000, 17_500)).toBeGreaterThan(0.5 / n);
+    expect(shareOf(picks, 's0', 17_500, 30_000)).toBeGreaterThan(0.9 / n);
+  });
+
+  it("mode 'angie' keeps Angie's behaviour: an average only moves when a response arrives, so s0 stays starved", () => {
+    const clock = fakeClock();
+    const lb = new LeastTime(targets, { now: clock.now, seed: 5, mode: 'angie' });
+    const picks = drive({ lb, clock, clients: 20, until: 30_000, latency });
+    expect(shareOf(picks, 's0', 15_000, 30_000)).toBe(0);
+  });
+
+  it('decays an idle average by exp(−Δt/τ), read and updated on the clock; Angie mode does not', () => {
+    let t = 0;
+    const lb = new LeastTime(['a', 'b'], { now: () => t, decayMs: 1_000 });
+    const angie = new LeastTime(['a', 'b'], { now: () => t, mode: 'angie' });
+    for (const x of [lb, angie]) x.acquire({ exclude: ['b'] }).release({ ok: true, latencyMs: 400 });
+    t = 1_000 * Math.LN2;
+    expect(lb.averageMs('a')).toBeCloseTo(200, 9);
+    expect(angie.averageMs('a')).toBe(400);
+    // A response moves the decayed average by (100 − factor) %: 200 × 0.9 + 100 × 0.1.
+    lb.acquire({ exclude: ['b'] }).release({ ok: true, latencyMs: 100 });
+    expect(lb.averageMs('a')).toBeCloseTo(190, 9);
+    // Long idle periods neither overflow nor reach 0.
+    t += 1e9;
+    expect(lb.averageMs('a')).toBe(1e-3);
+    lb.acquire({ exclude: ['b'] }).release({ ok: true, latencyMs: 50 });
+    expect(lb.averageMs('a')).toBeCloseTo(1e-3 * 0.9 + 5, 9);
+    // A clock that goes back decays nothing.
+    t -= 5_000;
+    expect(lb.averageMs('a')).toBeCloseTo(1e-3 * 0.9 + 5, 9);
+  });
+
+  it('rejects a bad mode or decayMs, and decayMs with Angie mode', () => {
+    for (const [options, name] of [
+      [{ mode: 'nginx' }, 'mode'],
+      [{ decayMs: 0 }, 'decayMs'],
+      [{ decayMs: -1 }, 'decayMs'],
+      [{ decayMs: Number.POSITIVE_INFINITY }, 'decayMs'],
+      [{ decayMs: '5000' }, 'decayMs'],
+      [{ mode: 'angie', decayMs: 1_000 }, 'decayMs'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        new LeastTime(['a'], options as never);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(InvalidOptionError);
+      expect((caught as InvalidOptionError).option).toBe(name);
     }
   });
 });
