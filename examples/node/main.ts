@@ -1,0 +1,150 @@
+/**
+ * loadwise as a standalone HTTP(S) load balancer on Node: `createProxy` served by
+ * `@hono/node-server`, upstream through undici's `fetch` on a keep-alive `Agent`.
+ *
+ *   npx tsx examples/node/main.ts --listen 127.0.0.1:8080 --algorithm least-connections \
+ *     --target http://127.0.0.1:9001 --target http://127.0.0.1:9002
+ *
+ * See README.md for every flag. Prints `listening on http://HOST:PORT` once ready, then one line
+ * per health transition (`down 127.0.0.1:9002 (passive)`). Exit status: 0 after SIGTERM/SIGINT,
+ * 2 for a bad command line, 1 when it cannot listen.
+ */
+import { readFileSync } from 'node:fs';
+import type { Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
+import { HealthChecker, LoadwiseError, type BalancerEvent } from '../../src/index.js';
+import { createProxy } from '../../src/fetch/index.js';
+import { ArgsError, parseCliArgs, USAGE, type Config } from './args.js';
+import { createBalancer, keyFunction, type Backend } from './balancer.js';
+
+/** How long SIGTERM waits for requests in flight before cutting their connections. */
+const GRACE_MS = 5_000;
+
+function fail(status: 1 | 2, message: string): never {
+  process.stderr.write(`loadwise-node: ${message}${status === 2 ? ' (see --help)' : ''}\n`);
+  process.exit(status);
+}
+
+let config: Config;
+try {
+  config = parseCliArgs(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof ArgsError) fail(2, error.message);
+  throw error;
+}
+if (config.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+let tls: { cert: Buffer; key: Buffer } | undefined;
+if (config.tls !== undefined) {
+  const read = (flag: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      return fail(2, `cannot read ${flag} ${path}: ${(error as Error).message}`);
+    }
+  };
+  tls = { cert: read('--tls-cert', config.tls.cert), key: read('--tls-key', config.tls.key) };
+}
+
+const log = (e: BalancerEvent): void => {
+  process.stdout.write(`${e.type}${e.id === undefined ? '' : ` ${e.id}`} (${e.reason})\n`);
+};
+
+// Upstream connections: one keep-alive pool per origin, shared by the proxy and the health checks.
+const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
+
+let balancer;
+let proxy;
+try {
+  balancer = createBalancer(config, log);
+  proxy = createProxy<Backend>({
+    balancer,
+    key: keyFunction(config.key),
+    retry: { tries: config.tries, on: config.retryOn },
+    tryTimeoutMs: config.tryTimeoutMs,
+    timeoutMs: config.timeoutMs,
+    forwarded: { trust: config.trustProxy },
+    // UpstreamInit holds web-standard values typed structurally (src/ compiles without DOM or Node
+    // types); they are the runtime's own Headers, ReadableStream and AbortSignal, hence the cast.
+    fetch: (url, init) => undiciFetch(url, { ...(init as UndiciRequestInit), dispatcher: agent }),
+  });
+} catch (error) {
+  if (LoadwiseError.is(error)) fail(2, error.message);
+  throw error;
+}
+
+const health = config.health;
+const checker =
+  health === undefined
+    ? undefined
+    : new HealthChecker<Backend>(
+        balancer,
+        async (target, signal) => {
+          const res = await undiciFetch(target.url + health.path, { signal, dispatcher: agent, redirect: 'manual' });
+          await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
+          return res.status >= 200 && res.status < 300;
+        },
+        // The check's own time limit does not shrink with the interval: a busy target is not a dead one.
+        { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
+      );
+
+let server: Server; // an https.Server with --tls-cert: the same API here
+try {
+  server = serve(
+    {
+      fetch: (request, env) => proxy(request, { clientAddress: env.incoming.socket.remoteAddress }),
+      port: config.port,
+      hostname: config.host,
+      ...(tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: tls }),
+    },
+    (info) => {
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      process.stdout.write(`listening on ${tls === undefined ? 'http' : 'https'}://${host}:${info.port}\n`);
+      checker?.start();
+    },
+  ) as Server;
+} catch (error) {
+  // https.createServer throws here when the key does not match the certificate, or is no PEM.
+  fail(2, `bad --tls-cert/--tls-key: ${(error as Error).message}`);
+}
+
+server.on('error', (error: Error) => {
+  if (!server.listening) fail(1, `cannot listen on ${config.host}:${config.port}: ${error.message}`);
+  process.stderr.write(`loadwise-node: server error: ${error.message}\n`);
+});
+
+// Node hands CONNECT to this event, never to the request handler: a reverse proxy refuses it.
+server.on('connect', (_request: unknown, socket: Socket) => {
+  socket.on('error', () => {});
+  socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+});
+
+let closing = false;
+// A connection whose response ends during shutdown is closed as soon as it is idle.
+server.on('request', (_request: unknown, response: ServerResponse) => {
+  response.on('finish', () => {
+    if (closing) setImmediate(() => server.closeIdleConnections());
+  });
+});
+
+function shutdown(): void {
+  if (closing) process.exit(0); // a second signal: stop waiting
+  closing = true;
+  checker?.stop();
+  const exit = (): never => process.exit(0);
+  // Requests still running after the grace period are cut.
+  setTimeout(() => {
+    server.closeAllConnections();
+    agent.destroy().then(exit, exit);
+  }, GRACE_MS).unref();
+  // Stops accepting and closes idle keep-alive connections; busy ones close after their response.
+  server.close(() => void agent.close().then(exit, exit));
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
