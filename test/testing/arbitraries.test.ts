@@ -37,7 +37,9 @@ describe('arbitraryWeight', () => {
     // Outside what loadwise accepts (issue 14, defect 1).
     expect(() => arbitraryWeight({ min: 1e-10 })).toThrow(/MIN_WEIGHT, MAX_WEIGHT/);
     expect(() => arbitraryWeight({ max: 1e10 })).toThrow(/MIN_WEIGHT, MAX_WEIGHT/);
-    fc.assert(fc.property(arbitraryWeight({ min: 1e-9, max: 1e9 }), (w) => w >= 1e-9 && w <= 1e9), params);
+    fc.assert(fc.property(arbitraryWeight({ min: lw.MIN_WEIGHT, max: lw.MAX_WEIGHT }), (w) => w >= lw.MIN_WEIGHT && w <= lw.MAX_WEIGHT), params);
+    expect(() => arbitraryWeight({ min: lw.MIN_WEIGHT * (1 - 2 ** -53) })).toThrow(RangeError);
+    expect(() => arbitraryWeight({ max: lw.MAX_WEIGHT * (1 + 2 ** -52) })).toThrow(RangeError);
   });
 });
 
