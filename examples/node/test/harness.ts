@@ -110,6 +110,8 @@ export class Backend {
   healthHits = 0;
   /** Requests received and not yet answered. */
   open = 0;
+  /** Ids (`x-id`) of the requests received and not yet answered. */
+  readonly openIds = new Set<string>();
   /** Request ids (`x-id`) seen, in order of arrival. */
   readonly ids: string[] = [];
   /** Last request's headers, for header checks. */
@@ -157,9 +159,9 @@ export class Backend {
     return this;
   }
 
-  /** Stops listening and destroys every connection at once; returns the requests it cut. */
-  kill(): number {
-    const cut = this.open;
+  /** Stops listening and destroys every connection at once; returns the ids of the requests it cut. */
+  kill(): string[] {
+    const cut = [...this.openIds];
     this.server?.close();
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
@@ -192,8 +194,14 @@ export class Backend {
     this.open++;
     this.lastHeaders = req.headers;
     const id = req.headers['x-id'];
-    if (typeof id === 'string') this.ids.push(id);
-    res.on('close', () => this.open--);
+    if (typeof id === 'string') {
+      this.ids.push(id);
+      this.openIds.add(id);
+    }
+    res.on('close', () => {
+      this.open--;
+      if (typeof id === 'string') this.openIds.delete(id);
+    });
     res.setHeader('x-backend', this.name);
     if (url.pathname === '/upload') {
       const hash = createHash('sha256');
@@ -410,6 +418,8 @@ export interface LoadResult {
   /** Requests completed (any status, or failed). */
   done: number;
   ok: number;
+  /** Ids of the requests answered 200. */
+  okIds: string[];
   /** Non-200 answers and client-side errors, with what they were. */
   failed: { n: number; status: number | string; id: string; startedAt: number }[];
   /** Requests sent and not yet answered. */
@@ -426,7 +436,7 @@ export function load(
   send: (n: number, id: string) => Promise<number | string>,
   stop: (r: LoadResult) => boolean,
 ): { result: LoadResult; finished: Promise<LoadResult> } {
-  const result: LoadResult = { done: 0, ok: 0, failed: [], inFlight: new Set() };
+  const result: LoadResult = { done: 0, ok: 0, okIds: [], failed: [], inFlight: new Set() };
   let sent = 0;
   const worker = async (): Promise<void> => {
     while (sent < max && !stop(result)) {
@@ -442,8 +452,10 @@ export function load(
       }
       result.inFlight.delete(id);
       result.done++;
-      if (status === 200) result.ok++;
-      else result.failed.push({ n, status, id, startedAt });
+      if (status === 200) {
+        result.ok++;
+        result.okIds.push(id);
+      } else result.failed.push({ n, status, id, startedAt });
     }
   };
   const finished = Promise.all(Array.from({ length: concurrency }, worker)).then(() => result);
