@@ -76,7 +76,7 @@ describe('command line', () => {
         [a] = (await startBackends(['a'])) as [Backend];
         started = await startProxy(['--listen', '127.0.0.1:0', '--algorithm', 'round-robin', ...targetArgs([a])]);
       });
-    }, 15_000);
+    }, 30_000);
 
     it('prints `listening on http://HOST:PORT` as its very first line, with the real port, and serves on it', { timeout: 5_000 }, async () => {
       const { proxy, port, origin, startupMs } = started;
@@ -106,7 +106,7 @@ describe('command line', () => {
     });
   });
 
-  it('exits 2 with a one-line message on stderr for bad arguments, printing nothing on stdout', { timeout: 20_000 }, async () => {
+  it('exits 2 with a one-line message on stderr for bad arguments, printing nothing on stdout', { timeout: 30_000 }, async () => {
     const target = ['--target', 'http://127.0.0.1:9'];
     const base = ['--listen', '127.0.0.1:0', '--algorithm', 'round-robin'];
     const { results, took } = await runAll([
@@ -169,7 +169,7 @@ describe('command line', () => {
 });
 
 describe('shares through the proxy match the algorithm', () => {
-  it('round-robin: 300 sequential requests over 3 backends → exactly 100 / 100 / 100, in rotation', { timeout: 15_000 }, async () => {
+  it('round-robin: 300 sequential requests over 3 backends → exactly 100 / 100 / 100, in rotation', { timeout: 45_000 }, async () => {
     const backends = await startBackends(['a', 'b', 'c']);
     const { origin } = await startProxy(['--listen', '127.0.0.1:0', '--algorithm', 'round-robin', ...targetArgs(backends)]);
     const pool = client(origin);
@@ -187,7 +187,7 @@ describe('shares through the proxy match the algorithm', () => {
     log(`round-robin shares of 300: ${JSON.stringify(counts)}; backend hit counters ${backends.map((b) => b.hits).join('/')}`);
   });
 
-  it('weighted-round-robin 5,1,1: exactly 5:1:1 in every whole period of 7 (350 requests → 250 / 50 / 50)', { timeout: 15_000 }, async () => {
+  it('weighted-round-robin 5,1,1: exactly 5:1:1 in every whole period of 7 (350 requests → 250 / 50 / 50)', { timeout: 45_000 }, async () => {
     const backends = await startBackends(['a', 'b', 'c']);
     const { origin } = await startProxy(['--listen', '127.0.0.1:0', '--algorithm', 'weighted-round-robin', ...targetArgs(backends, [5, 1, 1])]);
     const pool = client(origin);
@@ -205,7 +205,7 @@ describe('shares through the proxy match the algorithm', () => {
     log(`weighted-round-robin 5,1,1 shares of 350: ${JSON.stringify(counts)}; every one of the 50 periods is nginx's 'aabacaa'`);
   });
 
-  it('consistent-hash --key header:x-user: every user always lands on the same backend', { timeout: 15_000 }, async () => {
+  it('consistent-hash --key header:x-user: every user always lands on the same backend', { timeout: 45_000 }, async () => {
     const backends = await startBackends(['a', 'b', 'c']);
     const { origin } = await startProxy(['--listen', '127.0.0.1:0', '--algorithm', 'consistent-hash', '--key', 'header:x-user', ...targetArgs(backends)]);
     const pool = client(origin);
@@ -303,7 +303,7 @@ describe('failover under load', () => {
     }
   }
 
-  it('GET, --passive: a backend killed under load costs 0 failed requests; out at once, back within the fail timeout', { timeout: 60_000 }, async () => {
+  it('GET, --passive: a backend killed under load costs 0 failed requests; out at once, back within the fail timeout', { timeout: 90_000 }, async () => {
     const t0 = performance.now();
     const s = await killAndRestart({ method: 'GET', args: ['--passive', '--fail-timeout-ms', '300'], reason: 'passive' });
     const { result: r, backends } = s;
@@ -324,7 +324,7 @@ describe('failover under load', () => {
     );
   });
 
-  it('GET, --health-path: 0 failed requests; out after 3 failed checks, back after 2 good ones', { timeout: 60_000 }, async () => {
+  it('GET, --health-path: 0 failed requests; out after 3 failed checks, back after 2 good ones', { timeout: 90_000 }, async () => {
     const t0 = performance.now();
     const s = await killAndRestart({ method: 'GET', args: ['--health-path', '/health', '--health-interval-ms', '100'], reason: 'health-check' });
     const { result: r, backends } = s;
@@ -332,10 +332,12 @@ describe('failover under load', () => {
     expect(r.failed).toEqual([]);
     expect(r.done).toBeGreaterThanOrEqual(2_000);
     expect(s.cut.filter((id) => !/[ab]/.test(s.receivedBy.get(id)!.join()))).toEqual([]);
-    // 3 failed checks (HAProxy fall) 100 ms ± 10 % apart: 200–330 ms after the kill, plus margin.
+    // 3 failed checks (HAProxy fall) 100 ms ± 10 % apart: 200–330 ms after the kill on an idle
+    // machine; back after 2 good ones, 100–220 ms after the restart. The bounds allow for rounds
+    // delayed by a loaded machine (measured up to 1.15 s with two CPU hogs running).
     expect(s.outMs).toBeGreaterThan(100);
-    expect(s.outMs).toBeLessThan(1_500);
-    expect(s.backMs).toBeLessThan(1_500);
+    expect(s.outMs).toBeLessThan(3_000);
+    expect(s.backMs).toBeLessThan(3_000);
     expect(backends.every((b) => b.healthHits > 0)).toBe(true);
     log(
       `kill under GET load (--health-path /health --health-interval-ms 100): ${r.done} requests, ${r.failed.length} failed; ` +
@@ -344,7 +346,7 @@ describe('failover under load', () => {
     );
   });
 
-  it('POST, --passive: the POSTs cut at the kill fail with 502 and are never replayed; every other POST runs exactly once', { timeout: 60_000 }, async () => {
+  it('POST, --passive: the POSTs cut at the kill fail with 502 and are never replayed; every other POST runs exactly once', { timeout: 90_000 }, async () => {
     const t0 = performance.now();
     const s = await killAndRestart({ method: 'POST', args: ['--passive', '--fail-timeout-ms', '300'], reason: 'passive' });
     const { result: r, backends } = s;
@@ -371,7 +373,7 @@ describe('failover under load', () => {
     );
   });
 
-  it('a frozen backend (accepts, never answers) with --try-timeout-ms 300: every request succeeds after at most one try timeout', { timeout: 12_000 }, async () => {
+  it('a frozen backend (accepts, never answers) with --try-timeout-ms 300: every request succeeds after at most one try timeout', { timeout: 20_000 }, async () => {
     // What each connection to the frozen backend carried, to see which requests tried it.
     const received: string[] = [];
     const sockets = new Set<Socket>();
@@ -459,7 +461,7 @@ describe('streaming: 50 MB each way, never held by the proxy', () => {
     const res = await pool.request({ path: '/download?mb=2', method: 'GET' });
     await res.body.dump({ limit: 4 * MiB });
     await (await pool.request({ path: '/upload', method: 'POST', body: Buffer.concat([block(0), block(1)]) })).body.text();
-  }, 15_000);
+  }, 30_000);
 
   /** Resets the child's peak RSS (VmHWM), where the kernel allows it (Linux: clear_refs 5). */
   function resetPeak(): boolean {
@@ -580,7 +582,7 @@ describe('streaming: 50 MB each way, never held by the proxy', () => {
 });
 
 describe('HTTPS termination', () => {
-  it('serves HTTPS with --tls-cert/--tls-key (a throwaway self-signed pair), verified by undici against that certificate', { timeout: 12_000 }, async () => {
+  it('serves HTTPS with --tls-cert/--tls-key (a throwaway self-signed pair), verified by undici against that certificate', { timeout: 15_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loadwise-tls-'));
     onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const cert = join(dir, 'cert.pem');
