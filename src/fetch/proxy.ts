@@ -164,9 +164,18 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
   async function handle(request: RequestLike, info: unknown): Promise<ResponseLike> {
     const startedAt = now();
     const tries: TryCount<T> = { count: 0 };
+    // Never throws: a clock that throws once the response is here must not drop the response,
+    // whose body holds the try's lease until it is read.
+    const elapsed = (): number => {
+      try {
+        return now() - startedAt;
+      } catch {
+        return Number.NaN;
+      }
+    };
     const done = (status: number, reason: OutcomeReason, error?: unknown): void => {
       if (config.onEvent === undefined) return;
-      const event = { type: 'done' as const, status, reason, tries: tries.count, durationMs: now() - startedAt };
+      const event = { type: 'done' as const, status, reason, tries: tries.count, durationMs: elapsed() };
       forwarder.emit(error === undefined ? event : { ...event, error });
     };
     const refuse = (status: number, retryAfterS?: number): ResponseLike => {
@@ -227,7 +236,7 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
           await sticky.mark(res.headers, targetId(tries.target), token, https);
         } catch (error) {
           // No cookie this time (no Web Crypto?); the response, and its lease, go on.
-          forwarder.emit({ type: 'done', status: res.status, reason: 'internal', tries: tries.count, durationMs: now() - startedAt, error });
+          forwarder.emit({ type: 'done', status: res.status, reason: 'internal', tries: tries.count, durationMs: elapsed(), error });
         }
       }
       done(res.status, 'response');
@@ -255,5 +264,18 @@ export function createProxy<T extends Target>(options: ProxyOptions<T>): ProxyHa
     }
   }
 
-  return handle as unknown as ProxyHandler;
+  // Nothing escapes the handler: a request object whose fields throw or are not what a runtime
+  // hands over (an adapter's bug), or a clock that throws before any lease is taken, gets a 500
+  // instead of a rejection, which servers turn into a dropped connection or an unhandled error.
+  // Every lease is taken and released inside `handle`, so none is open here.
+  async function guarded(request: RequestLike, info: unknown): Promise<ResponseLike> {
+    try {
+      return await handle(request, info);
+    } catch (error) {
+      forwarder.emit({ type: 'done', status: 500, reason: 'internal', tries: 0, durationMs: 0, error });
+      return proxyError(500, undefined);
+    }
+  }
+
+  return guarded as unknown as ProxyHandler;
 }
