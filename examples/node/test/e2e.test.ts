@@ -505,7 +505,7 @@ describe('streaming: 50 MB each way, never held by the proxy', () => {
     return { sent, read, kernel, inProxy: sent - read - kernel, rssGrowth: 0 };
   }
 
-  it('download: intact (sha256); while the client stops reading, the proxy holds < 4 MB of it and holds the backend back', { timeout: 10_000 }, async () => {
+  it('download: intact (sha256); while the client stops reading, the proxy holds < 4 MB of it', { timeout: 10_000 }, async () => {
     const reset = resetPeak();
     const before = proxy.memory();
     const t0 = performance.now();
@@ -527,10 +527,10 @@ describe('streaming: 50 MB each way, never held by the proxy', () => {
     const took = performance.now() - t0;
     const after = proxy.memory();
     expect({ bytes: received, sha256: hash.digest('hex') }).toEqual({ bytes: MB * MiB, sha256: expected });
-    // Not read ahead: the backend could not send it all, and what it sent that the client had not
-    // read sat in kernel socket buffers, not in the proxy (a few stream chunks at most; the
-    // client's own undici buffers count against the proxy here, so this bound is conservative).
-    expect(stall!.sent).toBeLessThan(MB * MiB);
+    // Not read ahead: what the backend sent that the client had not read sat in kernel socket
+    // buffers (Linux grows them to tens of MB on loopback), not in the proxy: a few stream chunks
+    // at most. The client's own undici buffers count against the proxy here, so the bound is
+    // conservative. A proxy that read the body ahead would hold all the rest.
     expect(stall!.inProxy).toBeLessThan(4 * MiB);
     const peakGrowth = (after.hwmKb - before.rssKb) * 1024;
     // A proxy that held the body (one copy, then another to send it) would pass this.
@@ -542,7 +542,7 @@ describe('streaming: 50 MB each way, never held by the proxy', () => {
     );
   });
 
-  it('upload: intact (sha256); while the backend stops reading, the proxy holds < 4 MB of it and holds the client back', { timeout: 10_000 }, async () => {
+  it('upload: intact (sha256); while the backend stops reading, the proxy holds < 4 MB of it', { timeout: 10_000 }, async () => {
     const reset = resetPeak();
     const before = proxy.memory();
     backend.holdUploadsAfter = 4 * MiB;
@@ -569,7 +569,6 @@ describe('streaming: 50 MB each way, never held by the proxy', () => {
     const took = performance.now() - t0;
     const after = proxy.memory();
     expect(got).toEqual({ bytes: MB * MiB, sha256: expected });
-    expect(stall.sent).toBeLessThan(MB * MiB);
     expect(stall.inProxy).toBeLessThan(4 * MiB);
     const peakGrowth = (after.hwmKb - before.rssKb) * 1024;
     expect(peakGrowth).toBeLessThan(2 * MB * MiB);
