@@ -76,7 +76,7 @@ const checker =
           await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
           return res.status >= 200 && res.status < 300;
         },
-        { intervalMs: health.intervalMs },
+        { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
       );
 
 // Bun closes a connection that sends nothing for `idleTimeout` seconds, a request waiting for

@@ -86,7 +86,7 @@ const checker =
           await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
           return res.status >= 200 && res.status < 300;
         },
-        { intervalMs: health.intervalMs },
+        { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
       );
 
 let server: DenoServer;
