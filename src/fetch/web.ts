@@ -83,9 +83,12 @@ export type WebReadableStream = typeof globalThis extends { ReadableStream: { pr
  *
  * @example
  * ```ts
- * import { Agent, fetch as undiciFetch } from 'undici';
+ * // The runtime's own fetch takes the init as it is:
+ * const plain: UpstreamFetch = (url, init) => fetch(url, init);
+ * // undici's fetch with a keep-alive pool (undici ships its own copies of the web types, hence the cast):
+ * import { Agent, fetch as undiciFetch, type RequestInit } from 'undici';
  * const agent = new Agent({ keepAliveTimeout: 10_000 });
- * const upstream: UpstreamFetch = (url, init) => undiciFetch(url, { ...init, dispatcher: agent });
+ * const pooled: UpstreamFetch = (url, init) => undiciFetch(url, { ...init, dispatcher: agent } as unknown as RequestInit);
  * ```
  */
 export type UpstreamFetch = {

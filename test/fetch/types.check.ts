@@ -21,3 +21,5 @@ export const withInfo: Promise<Response> = proxy(new Request('http://x/'), { cli
 export const keyFromRequest = createProxy({ balancer: lb, key: (request: Request) => request.headers.get('x') ?? undefined });
 const api = balancedFetch(lb, { tryTimeoutMs: 100 });
 export const fromClient: Promise<Response> = api('/v1', { method: 'POST', body: 'x', headers: { a: 'b' } });
+// Node's global fetch takes the init as it is.
+export const viaGlobalFetch = createProxy({ balancer: lb, fetch: (url, init) => fetch(url, init) });
