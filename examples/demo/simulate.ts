@@ -8,7 +8,7 @@
  * No timers, no sleeping, no wall clock: simulated time jumps from event to event, and the
  * balancers read that simulated time through their `now` option. Same output on every run.
  *
- * Run: npm run demo
+ * Run: npm run demo:sim (npm run demo is the live demo, live.ts)
  */
 import {
   LeastConnections,

@@ -66,8 +66,19 @@ export interface Config {
   /** nginx `max_fails` / `fail_timeout`; `undefined` when `--passive` is off. */
   readonly passive: { readonly maxFails: number; readonly failTimeoutMs: number } | undefined;
   readonly trustProxy: readonly string[];
+  /**
+   * `--metrics [--metrics-path /PATH]`: serve Prometheus metrics at `path` (default `/metrics`).
+   * Node example only: accepted when {@link ParseOptions.metrics} is set, else an unknown flag.
+   */
+  readonly metrics: { readonly path: string } | undefined;
   /** `--help`: print {@link USAGE} and exit 0. */
   readonly help: boolean;
+}
+
+/** What the calling adapter supports beyond the shared flags. */
+export interface ParseOptions {
+  /** Accept `--metrics` and `--metrics-path` (the Node example serves them with prom-client). */
+  readonly metrics?: boolean;
 }
 
 /** A bad command line; `message` is one line naming the problem. */
@@ -81,6 +92,9 @@ export const USAGE = `usage: main.ts --listen HOST:PORT --algorithm NAME --targe
   [--tls-cert FILE --tls-key FILE] [--health-path /PATH [--health-interval-ms N] [--health-timeout-ms N]]
   [--passive [--max-fails N] [--fail-timeout-ms N]] [--trust-proxy CIDR]...
 algorithms: ${ALGORITHMS.join(', ')}`;
+
+/** {@link USAGE} with the Node example's own flags. */
+export const NODE_USAGE = USAGE.replace('[--trust-proxy CIDR]...', '[--trust-proxy CIDR]...\n  [--metrics [--metrics-path /PATH]]');
 
 const OPTIONS = {
   listen: { type: 'string', multiple: true },
@@ -100,6 +114,8 @@ const OPTIONS = {
   'max-fails': { type: 'string', multiple: true },
   'fail-timeout-ms': { type: 'string', multiple: true },
   'trust-proxy': { type: 'string', multiple: true },
+  metrics: { type: 'boolean', multiple: true },
+  'metrics-path': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h', multiple: true },
 } as const;
 
@@ -116,7 +132,7 @@ const MAX_MS = 2_147_483_647;
  *   CIDR, an unknown algorithm, a hash algorithm without `--key`, or `--tls-cert` without
  *   `--tls-key` (and the like).
  */
-export function parseCliArgs(argv: readonly string[]): Config {
+export function parseCliArgs(argv: readonly string[], options: ParseOptions = {}): Config {
   let values: { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string[] : boolean[] };
   try {
     ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
@@ -126,7 +142,11 @@ export function parseCliArgs(argv: readonly string[]): Config {
   for (const [name, list] of Object.entries(values)) {
     if (!REPEATABLE.has(name) && list !== undefined && list.length > 1) throw new ArgsError(`--${name} given more than once`);
   }
-  const one = (name: Exclude<keyof typeof OPTIONS, 'passive' | 'help'>): string | undefined => values[name]?.[0];
+  if (options.metrics !== true) {
+    const nodeOnly = (['metrics', 'metrics-path'] as const).find((name) => values[name] !== undefined);
+    if (nodeOnly !== undefined) throw new ArgsError(`unknown flag --${nodeOnly}`);
+  }
+  const one = (name: Exclude<keyof typeof OPTIONS, 'passive' | 'help' | 'metrics'>): string | undefined => values[name]?.[0];
   const help = values.help?.[0] === true;
   if (help) return { ...EMPTY, help };
 
@@ -232,7 +252,14 @@ export function parseCliArgs(argv: readonly string[]): Config {
     }
   }
 
-  return { host, port, algorithm, targets, tries, retryOn, tryTimeoutMs, timeoutMs, key, tls, health, passive, trustProxy, help };
+  const metricsPath = one('metrics-path');
+  if (metricsPath !== undefined && values.metrics?.[0] !== true) throw new ArgsError('--metrics-path needs --metrics');
+  if (metricsPath !== undefined && (!metricsPath.startsWith('/') || /[\s#?]/.test(metricsPath))) {
+    throw new ArgsError(`bad --metrics-path ${JSON.stringify(metricsPath)}: a path starting with / (e.g. /metrics)`);
+  }
+  const metrics = values.metrics?.[0] === true ? { path: metricsPath ?? '/metrics' } : undefined;
+
+  return { host, port, algorithm, targets, tries, retryOn, tryTimeoutMs, timeoutMs, key, tls, health, passive, trustProxy, metrics, help };
 }
 
 const EMPTY: Config = {
@@ -249,6 +276,7 @@ const EMPTY: Config = {
   health: undefined,
   passive: undefined,
   trustProxy: [],
+  metrics: undefined,
   help: false,
 };
 

@@ -6,7 +6,8 @@
  *     --target http://127.0.0.1:9001 --target http://127.0.0.1:9002
  *
  * See README.md for every flag. Prints `listening on http://HOST:PORT` once ready, then one line
- * per health transition (`down 127.0.0.1:9002 (passive)`). Exit status: 0 after SIGTERM/SIGINT,
+ * per health transition (`down 127.0.0.1:9002 (passive)`). With `--metrics`, `GET /metrics` is
+ * answered by the proxy itself (Prometheus text format, metrics.ts) and never proxied. Exit status: 0 after SIGTERM/SIGINT,
  * 2 for a bad command line, 1 when it cannot listen.
  */
 import { readFileSync } from 'node:fs';
@@ -17,8 +18,9 @@ import { serve } from '@hono/node-server';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
 import { HealthChecker, LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
-import { ArgsError, parseCliArgs, USAGE, type Config } from './args.js';
+import { ArgsError, NODE_USAGE, parseCliArgs, type Config } from './args.js';
 import { createBalancer, keyFunction, type Backend } from './balancer.js';
+import { createMetrics, type ProxyMetrics } from './metrics.js';
 
 /** How long SIGTERM waits for requests in flight before cutting their connections. */
 const GRACE_MS = 5_000;
@@ -30,13 +32,13 @@ function fail(status: 1 | 2, message: string): never {
 
 let config: Config;
 try {
-  config = parseCliArgs(process.argv.slice(2));
+  config = parseCliArgs(process.argv.slice(2), { metrics: true });
 } catch (error) {
   if (error instanceof ArgsError) fail(2, error.message);
   throw error;
 }
 if (config.help) {
-  process.stdout.write(`${USAGE}\n`);
+  process.stdout.write(`${NODE_USAGE}\n`);
   process.exit(0);
 }
 
@@ -61,8 +63,10 @@ const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 
 
 let balancer;
 let proxy;
+let metrics: ProxyMetrics<Backend> | undefined;
 try {
   balancer = createBalancer(config, log);
+  metrics = config.metrics === undefined ? undefined : createMetrics(balancer);
   proxy = createProxy<Backend>({
     balancer,
     key: keyFunction(config.key),
@@ -70,6 +74,7 @@ try {
     tryTimeoutMs: config.tryTimeoutMs,
     timeoutMs: config.timeoutMs,
     forwarded: { trust: config.trustProxy },
+    onEvent: metrics?.onEvent,
     // UpstreamInit holds web-standard values typed structurally (src/ compiles without DOM or Node
     // types); they are the runtime's own Headers, ReadableStream and AbortSignal, hence the cast.
     fetch: (url, init) => undiciFetch(url, { ...(init as UndiciRequestInit), dispatcher: agent }),
@@ -94,11 +99,16 @@ const checker =
         { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
       );
 
+const metricsPath = config.metrics?.path;
 let server: Server; // an https.Server with --tls-cert: the same API here
 try {
   server = serve(
     {
-      fetch: (request, env) => proxy(request, { clientAddress: env.incoming.socket.remoteAddress }),
+      // The metrics path is answered here, before the proxy: it never reaches a target.
+      fetch: (request, env) =>
+        metrics !== undefined && new URL(request.url).pathname === metricsPath
+          ? metrics.serve(request)
+          : proxy(request, { clientAddress: env.incoming.socket.remoteAddress }),
       port: config.port,
       hostname: config.host,
       ...(tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: tls }),

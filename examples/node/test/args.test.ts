@@ -4,7 +4,7 @@
  * turns an ArgsError into exit status 2.
  */
 import { describe, expect, it } from 'vitest';
-import { ALGORITHMS, ArgsError, HASH_ALGORITHMS, parseCliArgs, parseKey, parseListen, parseTarget, USAGE, type Config } from '../args.js';
+import { ALGORITHMS, ArgsError, HASH_ALGORITHMS, NODE_USAGE, parseCliArgs, parseKey, parseListen, parseTarget, USAGE, type Config } from '../args.js';
 import { BALANCERS, createBalancer, keyFunction } from '../balancer.js';
 
 const BASE = ['--listen', '127.0.0.1:0', '--algorithm', 'least-connections', '--target', 'http://127.0.0.1:9001', '--target', 'http://127.0.0.1:9002'];
@@ -45,6 +45,7 @@ describe('parseCliArgs', () => {
       health: undefined,
       passive: undefined,
       trustProxy: [],
+      metrics: undefined,
       help: false,
     } satisfies Config);
   });
@@ -88,6 +89,7 @@ describe('parseCliArgs', () => {
       health: { path: '/health', intervalMs: 250, timeoutMs: 2000 },
       passive: { maxFails: 3, failTimeoutMs: 2000 },
       trustProxy: ['10.0.0.0/8', '::1'],
+      metrics: undefined,
       help: false,
     } satisfies Config);
   });
@@ -106,6 +108,30 @@ describe('parseCliArgs', () => {
     expect(parse('--retry-on', 'off').retryOn).toEqual([]);
     expect(parse('--passive').passive).toEqual({ maxFails: 1, failTimeoutMs: 10_000 });
     expect(parse('--health-path', '/ready').health).toEqual({ path: '/ready', intervalMs: 1_000, timeoutMs: 1_000 });
+  });
+
+  it('--metrics and --metrics-path only where the adapter serves them (the Node example)', () => {
+    const node = { metrics: true };
+    expect(parseCliArgs(BASE, node).metrics).toBeUndefined();
+    expect(parseCliArgs([...BASE, '--metrics'], node).metrics).toEqual({ path: '/metrics' });
+    expect(parseCliArgs([...BASE, '--metrics', '--metrics-path', '/_lb/metrics'], node).metrics).toEqual({ path: '/_lb/metrics' });
+    const nodeProblem = (extra: string[]): string => {
+      try {
+        parseCliArgs([...BASE, ...extra], node);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ArgsError);
+        return (error as Error).message;
+      }
+      throw new Error('parsed');
+    };
+    expect(nodeProblem(['--metrics-path', '/m'])).toBe('--metrics-path needs --metrics');
+    expect(nodeProblem(['--metrics', '--metrics-path', 'metrics'])).toMatch(/^bad --metrics-path "metrics": a path starting with \//);
+    expect(nodeProblem(['--metrics', '--metrics', '--metrics'])).toBe('--metrics given more than once');
+    // Deno, Bun and Hono share this parser without metrics: there they are unknown flags.
+    expect(problem([...BASE, '--metrics'])).toBe('unknown flag --metrics');
+    expect(problem([...BASE, '--metrics-path', '/m'])).toBe('unknown flag --metrics-path');
+    expect(NODE_USAGE).toContain('[--metrics [--metrics-path /PATH]]');
+    expect(USAGE).not.toContain('--metrics');
   });
 
   it('--help wins over everything else', () => {
