@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { afterAll, describe, it } from 'vitest';
 import { CLASSES, OPTION_SETS, REACTIONS, counters, fuzzProperty } from './model.js';
 
-const RUNS = 40;
-const MAX_COMMANDS = 50;
+const RUNS = 60;
+const MAX_COMMANDS = 60;
 const started = performance.now();
 
 afterAll(() => {
