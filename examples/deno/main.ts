@@ -13,7 +13,7 @@
 import { HealthChecker, LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
 import { ArgsError, parseCliArgs, USAGE, type Config } from '../node/args.js';
-import { createBalancer, keyFunction, type Backend } from '../node/balancer.js';
+import { createBalancer, proxyOptions, type Backend } from '../node/balancer.js';
 
 /** How long SIGTERM waits for requests in flight before exiting anyway. */
 const GRACE_MS = 5_000;
@@ -62,14 +62,7 @@ let balancer;
 let proxy;
 try {
   balancer = createBalancer(config, log);
-  proxy = createProxy<Backend>({
-    balancer,
-    key: keyFunction(config.key),
-    retry: { tries: config.tries, on: config.retryOn },
-    tryTimeoutMs: config.tryTimeoutMs,
-    timeoutMs: config.timeoutMs,
-    forwarded: { trust: config.trustProxy },
-  });
+  proxy = createProxy(proxyOptions(config, balancer));
 } catch (error) {
   if (LoadwiseError.is(error)) fail(2, error.message);
   throw error;

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { Config } from '../node/args.js';
-import { createBalancer, keyFunction, type Backend } from '../node/balancer.js';
+import { createBalancer, proxyOptions, type Backend } from '../node/balancer.js';
 import { balance } from './balance.js';
 
 export function createApp(config: Config): Hono {
@@ -14,15 +14,7 @@ export function createApp(config: Config): Hono {
   app.get('/', (c) => c.text('Hono here; /api/* goes through loadwise\n'));
   app.use(
     '/api/*',
-    balance<Backend>({
-      balancer,
-      key: keyFunction(config.key),
-      retry: { tries: config.tries, on: config.retryOn },
-      tryTimeoutMs: config.tryTimeoutMs,
-      timeoutMs: config.timeoutMs,
-      forwarded: { trust: config.trustProxy },
-      stripPrefix: '/api',
-    }),
+    balance<Backend>({ ...proxyOptions(config, balancer), stripPrefix: '/api' }),
   );
   return app;
 }

@@ -66,6 +66,8 @@ export interface Config {
   /** nginx `max_fails` / `fail_timeout`; `undefined` when `--passive` is off. */
   readonly passive: { readonly maxFails: number; readonly failTimeoutMs: number } | undefined;
   readonly trustProxy: readonly string[];
+  /** Sticky sessions by cookie: `--sticky-cookie NAME --sticky-secret S`, both or neither. */
+  readonly sticky: { readonly cookie: string; readonly secret: string } | undefined;
   /**
    * `--metrics [--metrics-path /PATH]`: serve Prometheus metrics at `path` (default `/metrics`).
    * Node example only: accepted when {@link ParseOptions.metrics} is set, else an unknown flag.
@@ -90,7 +92,8 @@ export const USAGE = `usage: main.ts --listen HOST:PORT --algorithm NAME --targe
   [--tries N] [--retry-on error,timeout,http_502,...|off] [--try-timeout-ms N] [--timeout-ms N]
   [--key header:NAME|cookie:NAME|query:NAME|client-address]
   [--tls-cert FILE --tls-key FILE] [--health-path /PATH [--health-interval-ms N] [--health-timeout-ms N]]
-  [--passive [--max-fails N] [--fail-timeout-ms N]] [--trust-proxy CIDR]...
+  [--passive [--max-fails N] [--fail-timeout-ms N]] [--sticky-cookie NAME --sticky-secret S]
+  [--trust-proxy CIDR]...
 algorithms: ${ALGORITHMS.join(', ')}`;
 
 /** {@link USAGE} with the Node example's own flags. */
@@ -114,6 +117,8 @@ const OPTIONS = {
   'max-fails': { type: 'string', multiple: true },
   'fail-timeout-ms': { type: 'string', multiple: true },
   'trust-proxy': { type: 'string', multiple: true },
+  'sticky-cookie': { type: 'string', multiple: true },
+  'sticky-secret': { type: 'string', multiple: true },
   metrics: { type: 'boolean', multiple: true },
   'metrics-path': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h', multiple: true },
@@ -252,6 +257,17 @@ export function parseCliArgs(argv: readonly string[], options: ParseOptions = {}
     }
   }
 
+  const stickyCookie = one('sticky-cookie');
+  const stickySecret = one('sticky-secret');
+  if ((stickyCookie === undefined) !== (stickySecret === undefined)) {
+    throw new ArgsError(stickyCookie === undefined ? '--sticky-secret needs --sticky-cookie' : '--sticky-cookie needs --sticky-secret');
+  }
+  if (stickyCookie !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(stickyCookie)) {
+    throw new ArgsError(`bad --sticky-cookie ${JSON.stringify(stickyCookie)}: a cookie name such as lw`);
+  }
+  if (stickySecret !== undefined && stickySecret.length < 16) throw new ArgsError('bad --sticky-secret: at least 16 characters');
+  const sticky = stickyCookie === undefined || stickySecret === undefined ? undefined : { cookie: stickyCookie, secret: stickySecret };
+
   const metricsPath = one('metrics-path');
   if (metricsPath !== undefined && values.metrics?.[0] !== true) throw new ArgsError('--metrics-path needs --metrics');
   if (metricsPath !== undefined && (!metricsPath.startsWith('/') || /[\s#?]/.test(metricsPath))) {
@@ -259,7 +275,7 @@ export function parseCliArgs(argv: readonly string[], options: ParseOptions = {}
   }
   const metrics = values.metrics?.[0] === true ? { path: metricsPath ?? '/metrics' } : undefined;
 
-  return { host, port, algorithm, targets, tries, retryOn, tryTimeoutMs, timeoutMs, key, tls, health, passive, trustProxy, metrics, help };
+  return { host, port, algorithm, targets, tries, retryOn, tryTimeoutMs, timeoutMs, key, tls, health, passive, trustProxy, sticky, metrics, help };
 }
 
 const EMPTY: Config = {
@@ -276,6 +292,7 @@ const EMPTY: Config = {
   health: undefined,
   passive: undefined,
   trustProxy: [],
+  sticky: undefined,
   metrics: undefined,
   help: false,
 };

@@ -22,7 +22,7 @@ import {
   type BalancerEvent,
   type BalancerOptions,
 } from '../../src/index.js';
-import { clientAddressKey, cookieKey, headerKey, queryKey, type KeyFunction } from '../../src/fetch/index.js';
+import { clientAddressKey, cookieKey, headerKey, queryKey, type KeyFunction, type ProxyOptions } from '../../src/fetch/index.js';
 import type { Algorithm, Config, KeySpec } from './args.js';
 
 /** A target as the balancer holds it: id `host:port`, base URL, optional weight. */
@@ -82,4 +82,21 @@ export function keyFunction(spec: KeySpec | undefined): KeyFunction | undefined 
     case 'client-address':
       return clientAddressKey();
   }
+}
+
+/**
+ * The `createProxy` options every adapter takes from the command line (key, retries, time limits,
+ * trusted proxies, sticky sessions); each adapter adds what is its own (the upstream `fetch`,
+ * metrics).
+ */
+export function proxyOptions(config: Config, balancer: Balancer<Backend>): ProxyOptions<Backend> {
+  return {
+    balancer,
+    key: keyFunction(config.key),
+    retry: { tries: config.tries, on: config.retryOn },
+    tryTimeoutMs: config.tryTimeoutMs,
+    timeoutMs: config.timeoutMs,
+    forwarded: { trust: config.trustProxy },
+    sticky: config.sticky,
+  };
 }

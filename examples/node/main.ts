@@ -19,7 +19,7 @@ import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } fr
 import { HealthChecker, LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
 import { ArgsError, NODE_USAGE, parseCliArgs, type Config } from './args.js';
-import { createBalancer, keyFunction, type Backend } from './balancer.js';
+import { createBalancer, proxyOptions, type Backend } from './balancer.js';
 import { createMetrics, type ProxyMetrics } from './metrics.js';
 
 /** How long SIGTERM waits for requests in flight before cutting their connections. */
@@ -68,12 +68,7 @@ try {
   balancer = createBalancer(config, log);
   metrics = config.metrics === undefined ? undefined : createMetrics(balancer);
   proxy = createProxy<Backend>({
-    balancer,
-    key: keyFunction(config.key),
-    retry: { tries: config.tries, on: config.retryOn },
-    tryTimeoutMs: config.tryTimeoutMs,
-    timeoutMs: config.timeoutMs,
-    forwarded: { trust: config.trustProxy },
+    ...proxyOptions(config, balancer),
     onEvent: metrics?.onEvent,
     // UpstreamInit holds web-standard values typed structurally (src/ compiles without DOM or Node
     // types); they are the runtime's own Headers, ReadableStream and AbortSignal, hence the cast.

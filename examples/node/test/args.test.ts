@@ -45,6 +45,7 @@ describe('parseCliArgs', () => {
       health: undefined,
       passive: undefined,
       trustProxy: [],
+      sticky: undefined,
       metrics: undefined,
       help: false,
     } satisfies Config);
@@ -71,6 +72,8 @@ describe('parseCliArgs', () => {
       '--fail-timeout-ms', '2000',
       '--trust-proxy', '10.0.0.0/8',
       '--trust-proxy', '::1',
+      '--sticky-cookie', 'lw',
+      '--sticky-secret', 'sixteen-chars-or-more',
     ]);
     expect(c).toEqual({
       host: '::1',
@@ -89,6 +92,7 @@ describe('parseCliArgs', () => {
       health: { path: '/health', intervalMs: 250, timeoutMs: 2000 },
       passive: { maxFails: 3, failTimeoutMs: 2000 },
       trustProxy: ['10.0.0.0/8', '::1'],
+      sticky: { cookie: 'lw', secret: 'sixteen-chars-or-more' },
       metrics: undefined,
       help: false,
     } satisfies Config);
@@ -102,6 +106,13 @@ describe('parseCliArgs', () => {
     }
     expect(parseCliArgs(['--listen', '127.0.0.1:0', '--algorithm', 'ip-hash', '--target', 'http://127.0.0.1:1']).key).toEqual({ from: 'client-address' });
     expect(ALGORITHMS).toHaveLength(15);
+  });
+
+  it('--sticky-cookie and --sticky-secret come together, with a cookie name and a 16-character secret', () => {
+    expect(() => parse('--sticky-cookie', 'lw')).toThrow('--sticky-cookie needs --sticky-secret');
+    expect(() => parse('--sticky-secret', 'sixteen-chars-or-more')).toThrow('--sticky-secret needs --sticky-cookie');
+    expect(() => parse('--sticky-cookie', 'l w', '--sticky-secret', 'sixteen-chars-or-more')).toThrow('bad --sticky-cookie');
+    expect(() => parse('--sticky-cookie', 'lw', '--sticky-secret', 'short')).toThrow('bad --sticky-secret');
   });
 
   it('--retry-on off is the empty list (never move on); --passive alone is nginx max_fails=1 fail_timeout=10s', () => {

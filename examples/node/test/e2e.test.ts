@@ -233,6 +233,31 @@ describe('shares through the proxy match the algorithm', () => {
     expect(Object.keys(perBackend).sort()).toEqual(['a', 'b', 'c']);
     log(`consistent-hash: 60 users × 5 requests, every user on exactly one backend; users per backend ${JSON.stringify(perBackend)}`);
   });
+
+  it('--sticky-cookie: the first response pins the client by a signed cookie; round robin is bypassed while it holds', { timeout: 45_000 }, async () => {
+    const backends = await startBackends(['a', 'b', 'c']);
+    const { origin } = await startProxy([
+      '--listen', '127.0.0.1:0', '--algorithm', 'round-robin', '--sticky-cookie', 'lw', '--sticky-secret', 'a-test-secret-of-16+', ...targetArgs(backends),
+    ]);
+    const pool = client(origin);
+    const clients: string[] = [];
+    const seen: Set<string>[] = [];
+    for (let c = 0; c < 6; c++) {
+      const first = await pool.request({ path: '/s', method: 'GET' });
+      const body = await first.body.text();
+      const setCookie = first.headers['set-cookie'];
+      const cookie = String(Array.isArray(setCookie) ? setCookie[0] : setCookie).split(';')[0]!;
+      expect(cookie).toMatch(/^lw=[A-Za-z0-9_-]{22}$/);
+      clients.push(cookie);
+      const where = new Set([body]);
+      for (let i = 0; i < 9; i++) where.add((await get(pool, '/s', { cookie })).body);
+      seen.push(where);
+    }
+    // Each client stays on its first backend; the clients themselves still spread by round robin.
+    expect(seen.map((s) => s.size)).toEqual([1, 1, 1, 1, 1, 1]);
+    expect(new Set(seen.map((s) => [...s][0])).size).toBe(3);
+    log(`sticky: 6 clients × 10 requests, each on one backend: ${seen.map((s) => [...s][0]).join(' ')}`);
+  });
 });
 
 describe('failover under load', () => {
