@@ -11,7 +11,10 @@
  * Each pick returns the chosen peer index, or 'rr' where nginx would hand the request to its
  * round robin (empty key, single peer, or more than 20 failed tries).
  */
-import { crc32 } from 'node:zlib';
+import { crc32 as zlibCrc32 } from 'node:zlib';
+
+/** Read once: under vitest every use of an imported Node builtin goes through an interop Proxy. */
+const crc32 = zlibCrc32;
 
 export type RefPick = number | 'rr';
 /** Whether peer i may serve: not down, not tried, below max_conns. */
