@@ -9,10 +9,10 @@
  * Prints `listening on http://HOST:PORT` once ready, then one line per health transition.
  * Exit status: 0 after SIGTERM/SIGINT, 2 for a bad command line, 1 when it cannot listen.
  */
-import { HealthChecker, LoadwiseError, type BalancerEvent } from '../../src/index.js';
+import { LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
 import { ArgsError, parseCliArgs, USAGE, type Config } from '../node/args.js';
-import { createBalancer, proxyOptions, type Backend } from '../node/balancer.js';
+import { createBalancer, healthChecker, proxyOptions } from '../node/balancer.js';
 
 /** How long SIGTERM waits for requests in flight before exiting anyway. */
 const GRACE_MS = 5_000;
@@ -58,19 +58,7 @@ try {
   throw error;
 }
 
-const health = config.health;
-const checker =
-  health === undefined
-    ? undefined
-    : new HealthChecker<Backend>(
-        balancer,
-        async (target, signal) => {
-          const res = await fetch(target.url + health.path, { signal, redirect: 'manual' });
-          await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
-          return res.status >= 200 && res.status < 300;
-        },
-        { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
-      );
+const checker = healthChecker(config, balancer, (url, init) => fetch(url, init));
 
 // Bun closes a connection that sends nothing for `idleTimeout` seconds, a request waiting for
 // its upstream included: allow the whole --timeout-ms (nginx's 60 s proxy_read_timeout without).

@@ -10,10 +10,10 @@
  * Exit status: 0 after SIGTERM/SIGINT, 2 for a bad command line or a missing permission, 1 when
  * it cannot listen. See README.md for the permissions it runs with.
  */
-import { HealthChecker, LoadwiseError, type BalancerEvent } from '../../src/index.js';
+import { LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
 import { ArgsError, parseCliArgs, USAGE, type Config } from '../node/args.js';
-import { createBalancer, proxyOptions, type Backend } from '../node/balancer.js';
+import { createBalancer, healthChecker, proxyOptions } from '../node/balancer.js';
 
 /** How long SIGTERM waits for requests in flight before exiting anyway. */
 const GRACE_MS = 5_000;
@@ -68,19 +68,7 @@ try {
   throw error;
 }
 
-const health = config.health;
-const checker =
-  health === undefined
-    ? undefined
-    : new HealthChecker<Backend>(
-        balancer,
-        async (target, signal) => {
-          const res = await fetch(target.url + health.path, { signal, redirect: 'manual' });
-          await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
-          return res.status >= 200 && res.status < 300;
-        },
-        { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
-      );
+const checker = healthChecker(config, balancer, (url, init) => fetch(url, init));
 
 let server: DenoServer;
 try {

@@ -18,6 +18,7 @@ import {
   RoundRobin,
   WeightedRandom,
   WeightedRoundRobin,
+  HealthChecker,
   type Balancer,
   type BalancerEvent,
   type BalancerOptions,
@@ -99,4 +100,26 @@ export function proxyOptions(config: Config, balancer: Balancer<Backend>): Proxy
     forwarded: { trust: config.trustProxy },
     sticky: config.sticky,
   };
+}
+
+/** What the health checks need of a runtime's fetch: a status and a body to read to the end. */
+type HealthFetch = (url: string, init: { signal: AbortSignal; redirect: 'manual' }) => Promise<{ status: number; arrayBuffer(): Promise<unknown> }>;
+
+/**
+ * The active health checks for `--health-path`: `GET target + path` every `--health-interval-ms`,
+ * 2xx is healthy; `undefined` without `--health-path`. Not started yet.
+ */
+export function healthChecker(config: Pick<Config, 'health'>, balancer: Balancer<Backend>, fetch: HealthFetch): HealthChecker<Backend> | undefined {
+  const health = config.health;
+  if (health === undefined) return undefined;
+  return new HealthChecker<Backend>(
+    balancer,
+    async (target, signal) => {
+      const res = await fetch(target.url + health.path, { signal: signal as AbortSignal, redirect: 'manual' });
+      await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
+      return res.status >= 200 && res.status < 300;
+    },
+    // The check's own time limit does not shrink with the interval: a busy target is not a dead one.
+    { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
+  );
 }

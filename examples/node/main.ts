@@ -16,10 +16,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
-import { HealthChecker, LoadwiseError, type BalancerEvent } from '../../src/index.js';
+import { LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
 import { ArgsError, NODE_USAGE, parseCliArgs, type Config } from './args.js';
-import { createBalancer, proxyOptions, type Backend } from './balancer.js';
+import { createBalancer, healthChecker, proxyOptions, type Backend } from './balancer.js';
 import { createMetrics, type ProxyMetrics } from './metrics.js';
 
 /** How long SIGTERM waits for requests in flight before cutting their connections. */
@@ -79,20 +79,7 @@ try {
   throw error;
 }
 
-const health = config.health;
-const checker =
-  health === undefined
-    ? undefined
-    : new HealthChecker<Backend>(
-        balancer,
-        async (target, signal) => {
-          const res = await undiciFetch(target.url + health.path, { signal, dispatcher: agent, redirect: 'manual' });
-          await res.arrayBuffer(); // read to the end, so the connection goes back to the pool
-          return res.status >= 200 && res.status < 300;
-        },
-        // The check's own time limit does not shrink with the interval: a busy target is not a dead one.
-        { intervalMs: health.intervalMs, timeoutMs: health.timeoutMs },
-      );
+const checker = healthChecker(config, balancer, (url, init) => undiciFetch(url, { ...init, dispatcher: agent }));
 
 const metricsPath = config.metrics?.path;
 let server: Server; // an https.Server with --tls-cert: the same API here
