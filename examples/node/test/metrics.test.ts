@@ -11,9 +11,10 @@
  * `/reset`, and each of those is one retry.
  */
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { deadPort } from '../../../test/fetch/harness.js';
 import { parsePrometheusText, sampleSum, sampleValue, type Family } from '../prom-text.js';
 import { cleanupSuite, cleanupTest, onCleanup, startProxy } from './harness.js';
 
@@ -21,21 +22,6 @@ afterEach(cleanupTest);
 afterAll(cleanupSuite);
 
 const log = (...parts: unknown[]): void => console.log('[examples/node metrics]', ...parts);
-
-/** A port on 127.0.0.1 that refuses connections, outside the ephemeral range (nothing gets it meanwhile). */
-async function refusingPort(): Promise<number> {
-  const refused = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-    });
-  for (let port = 20_000 + Math.floor(Math.random() * 10_000), n = 0; n < 100; port++, n++) if (await refused(port)) return port;
-  throw new Error('no refusing port found');
-}
 
 /** The backend: its answer depends on the path; counts what reached it, by path. */
 async function backend(): Promise<{ url: string; hits: Map<string, number> }> {
@@ -76,9 +62,9 @@ async function send(origin: string, path: string, method = 'GET'): Promise<numbe
 describe('--metrics', () => {
   it('counts tries, failures, retries, latencies and client statuses exactly, and never proxies /metrics', async () => {
     const a = await backend();
-    const deadPort = await refusingPort();
+    const refusing = await deadPort();
     const aId = a.url.slice('http://'.length);
-    const deadId = `127.0.0.1:${deadPort}`;
+    const deadId = `127.0.0.1:${refusing}`;
     const { origin } = await startProxy([
       '--listen', '127.0.0.1:0', '--algorithm', 'round-robin',
       '--target', a.url, '--target', `http://${deadId}`,
