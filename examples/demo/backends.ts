@@ -2,10 +2,10 @@
  * The live demo's backends: node:http servers on 127.0.0.1, each with a fixed service time and a
  * few workers (requests beyond them wait in a FIFO queue, as in a real server with a thread pool),
  * that can be told to answer 503 and can be killed (listener closed, every connection cut) and
- * restarted on the same port. Each counts what it saw, for the report.
+ * restarted on the same port (shared/server.ts). Each counts what it saw, for the report.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { KillableServer } from '../shared/server.js';
 
 export interface BackendSpec {
   readonly name: string;
@@ -25,7 +25,7 @@ interface Job {
   done: boolean;
 }
 
-export class DemoBackend {
+export class DemoBackend extends KillableServer {
   /** Requests received (health checks aside). */
   hits = 0;
   /** Requests answered 503 while failing. */
@@ -42,47 +42,11 @@ export class DemoBackend {
   readonly waits: number[] = [];
   /** Answer every request with 503 at once (an overloaded or broken server). */
   failing = false;
-  port = 0;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
   private readonly queue: Job[] = [];
   private busy = 0;
 
-  constructor(readonly spec: BackendSpec) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get up(): boolean {
-    return this.server !== undefined;
-  }
-
-  /** Listens on `port` (0: a free one). */
-  async start(port = 0): Promise<void> {
-    const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => this.handle(req, res));
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-  }
-
-  /** Stops listening and cuts every connection: what a crashed process looks like to the proxy. */
-  kill(): void {
-    this.server?.close();
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-  }
-
-  restart(): Promise<void> {
-    return this.start(this.port);
+  constructor(readonly spec: BackendSpec) {
+    super();
   }
 
   /** Zeroes the counters (between algorithms). */
@@ -96,7 +60,7 @@ export class DemoBackend {
     this.kill();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
     if (req.url === '/health') {
       res.end('ok');

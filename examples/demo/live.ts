@@ -130,7 +130,7 @@ const cut: string[] = [];
 async function runAlgorithm(algorithm: string, maxMs: number): Promise<Row> {
   // Same starting point for every algorithm: all four up and healthy, a fresh proxy.
   for (const b of backends) {
-    if (!b.up) await b.restart();
+    if (!b.alive) await b.restart();
     b.reset();
   }
   const targets = backends.flatMap((b) => ['--target', `${b.url}=${b.spec.weight}`]);

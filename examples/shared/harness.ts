@@ -7,29 +7,28 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { KillableServer } from './server.js';
 
 /** The repository root: children run from there, as `npm run` runs them. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 // ── cleanup ─────────────────────────────────────────────────────────────────────────────────
 
-const cleanups: (() => Promise<void> | void)[] = [];
+type Cleanup = () => unknown;
+const testCleanups: Cleanup[] = [];
+const suiteCleanups: Cleanup[] = [];
+let scope: Cleanup[] = testCleanups;
 
-/** Runs `fn` at {@link cleanupAll}, last registered first. */
-export function onCleanup(fn: () => Promise<void> | void): void {
-  cleanups.push(fn);
-}
-
-/** Kills every process and closes every server and client registered so far; for afterAll. */
-export async function cleanupAll(): Promise<void> {
+/** Runs and empties `list`, last first, every one even when some throw; then throws what they threw. */
+export async function drain(list: Cleanup[]): Promise<void> {
   const errors: unknown[] = [];
-  while (cleanups.length > 0) {
+  while (list.length > 0) {
     try {
-      await cleanups.pop()!();
+      await list.pop()!();
     } catch (error) {
       errors.push(error);
     }
@@ -37,8 +36,34 @@ export async function cleanupAll(): Promise<void> {
   if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
 }
 
+/** Runs `fn` after the current test (or suite, inside {@link forSuite}), last registered first. */
+export function onCleanup(fn: Cleanup): void {
+  scope.push(fn);
+}
+
+/** Runs `setup` so that what it starts lives until {@link cleanupSuite} (for beforeAll). */
+export async function forSuite<T>(setup: () => Promise<T>): Promise<T> {
+  scope = suiteCleanups;
+  try {
+    return await setup();
+  } finally {
+    scope = testCleanups;
+  }
+}
+
+/** Kills every process and closes every server and client the test started; for afterEach. */
+export function cleanupTest(): Promise<void> {
+  return drain(testCleanups);
+}
+
+/** The same for what {@link forSuite} started, and anything a test left; for afterAll. */
+export async function cleanupSuite(): Promise<void> {
+  await drain(testCleanups);
+  await drain(suiteCleanups);
+}
+
 /** Resolves once `check()` is truthy; polls every `everyMs`, rejects after `timeoutMs`. */
-export async function until<T>(what: string | (() => string), check: () => T, timeoutMs: number, everyMs = 5): Promise<NonNullable<T>> {
+export async function until<T>(what: string | (() => string), check: () => T, timeoutMs: number, everyMs = 2): Promise<NonNullable<T>> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = check();
@@ -57,58 +82,33 @@ export const ms = (x: number): string => `${x.toFixed(0)} ms`;
  * `?delay=MS` if given; counts hits and keeps the last request's path and headers. `kill()`
  * closes the listener and cuts every connection, so its port refuses from then on.
  */
-export class Backend {
+export class Backend extends KillableServer {
   hits = 0;
   /** Requests received and not yet answered. */
   open = 0;
   lastPath: string | undefined;
   lastHeaders: IncomingHttpHeaders | undefined;
-  port = 0;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
 
   constructor(
     readonly name: string,
     readonly status = 200,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+  ) {
+    super();
   }
 
-  async start(): Promise<this> {
-    const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
-      this.hits++;
-      this.open++;
-      this.lastPath = req.url;
-      this.lastHeaders = req.headers;
-      res.on('close', () => this.open--);
-      req.resume();
-      const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
-      setTimeout(() => {
-        res.statusCode = this.status;
-        res.setHeader('x-backend', this.name);
-        res.end(this.name);
-      }, delay);
-    });
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this;
-  }
-
-  kill(): void {
-    this.server?.close();
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
+    this.hits++;
+    this.open++;
+    this.lastPath = req.url;
+    this.lastHeaders = req.headers;
+    res.on('close', () => this.open--);
+    req.resume();
+    const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
+    setTimeout(() => {
+      res.statusCode = this.status;
+      res.setHeader('x-backend', this.name);
+      res.end(this.name);
+    }, delay);
   }
 }
 
@@ -167,10 +167,13 @@ export class Child {
   /** Exit code, or the signal's name; undefined while running. */
   exit: number | string | undefined;
   readonly exited: Promise<number | string>;
-  readonly startedAt = performance.now();
   private buffered = '';
 
-  constructor(readonly process: ChildProcess) {
+  constructor(
+    readonly process: ChildProcess,
+    /** When it was spawned. */
+    readonly startedAt = performance.now(),
+  ) {
     process.stdout!.setEncoding('utf8');
     process.stdout!.on('data', (chunk: string) => {
       const at = performance.now();
@@ -191,9 +194,32 @@ export class Child {
     });
   }
 
+  get pid(): number {
+    return this.process.pid!;
+  }
+
   /** Everything printed so far, for failure messages. */
   get output(): string {
     return `stdout ${JSON.stringify(this.lines.map((l) => l.text).join('\n') + this.buffered)}, stderr ${JSON.stringify(this.stderr)}`;
+  }
+
+  /** The first stdout line from the `from`-th on matching `re`, waiting up to `timeoutMs`; rejects if the process exits first. */
+  waitForLine(re: RegExp, timeoutMs: number, from = 0): Promise<Line> {
+    return until(
+      () => `a line matching ${re} (${this.output})`,
+      () => {
+        if (this.exit !== undefined) throw new Error(`the process exited (${this.exit}) before printing ${re}: ${this.output}`);
+        return this.lines.slice(from).find((l) => re.test(l.text));
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Peak and current resident memory in kB, from /proc/PID/status. */
+  memory(): { rssKb: number; hwmKb: number } {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
   }
 
   /** SIGTERM; the exit status and the time from the signal to the exit. SIGKILL after `graceMs`. */
@@ -213,7 +239,8 @@ export class Child {
 /** Starts `npm run <script> -- <args>`'s command directly (no npm in between), registered for cleanup. */
 export function spawnScript(script: string, args: readonly string[], extra: readonly string[] = []): Child {
   const { command, args: prefix, env } = scriptCommand(script, extra);
-  const child = new Child(spawn(command, [...prefix, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, NO_COLOR: '1' } }));
+  const startedAt = performance.now();
+  const child = new Child(spawn(command, [...prefix, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, NO_COLOR: '1' } }), startedAt);
   onCleanup(async () => {
     if (child.exit === undefined) {
       child.process.kill('SIGKILL');
@@ -236,14 +263,7 @@ export interface Started {
 /** Spawns the script and waits (up to `timeoutMs`) for its first stdout line, `listening on …`. */
 export async function startScript(script: string, args: readonly string[], timeoutMs: number, extra: readonly string[] = []): Promise<Started> {
   const child = spawnScript(script, args, extra);
-  const first = await until(
-    () => `the first line of ${script} (${child.output})`,
-    () => {
-      if (child.exit !== undefined) throw new Error(`${script} exited (${child.exit}) before its first line: ${child.output}`);
-      return child.lines[0];
-    },
-    timeoutMs,
-  );
+  const first = await child.waitForLine(/^/, timeoutMs);
   const m = /^listening on (https?):\/\/127\.0\.0\.1:(\d+)$/.exec(first.text);
   if (m === null) throw new Error(`unexpected first line ${JSON.stringify(first.text)}`);
   const port = Number(m[2]);

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cleanupAll,
+  cleanupSuite,
   client,
   clientAddress,
   get,
@@ -58,7 +58,7 @@ export function proxySuite({ runtime, script, tlsFlags, badArgs = [] }: ProxyUnd
       const args = ['--listen', '127.0.0.1:0', '--algorithm', 'round-robin', ...targetArgs(backends), '--tries', '2', '--retry-on', 'error,timeout'];
       started = await startScript(script, args, STARTUP_MS);
     }, 3 * STARTUP_MS);
-    afterAll(cleanupAll);
+    afterAll(cleanupSuite);
 
     it('prints `listening on http://127.0.0.1:PORT` as its first line, with the real port, and serves on it', { timeout: 5_000 }, async () => {
       expect(started.firstLine).toBe(`listening on http://127.0.0.1:${started.port}`);
@@ -117,7 +117,7 @@ export function proxySuite({ runtime, script, tlsFlags, badArgs = [] }: ProxyUnd
   });
 
   describe(`examples/${runtime}: bad command lines`, () => {
-    afterAll(cleanupAll);
+    afterAll(cleanupSuite);
 
     it('exits 2 with a one-line message on stderr and nothing on stdout', { timeout: 15_000 }, async () => {
       const target = ['--target', 'http://127.0.0.1:9'];
@@ -142,7 +142,7 @@ export function proxySuite({ runtime, script, tlsFlags, badArgs = [] }: ProxyUnd
 
   const openssl = spawnSync('openssl', ['version']).status === 0;
   describe.skipIf(!openssl)(`examples/${runtime}: HTTPS`, () => {
-    afterAll(cleanupAll);
+    afterAll(cleanupSuite);
 
     it('terminates TLS with --tls-cert/--tls-key and forwards with X-Forwarded-Proto: https', { timeout: 15_000 }, async () => {
       const dir = mkdtempSync(join(tmpdir(), `loadwise-${runtime}-tls-`));

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  cleanupAll,
+  cleanupSuite,
   client,
   clientAddress,
   get,
@@ -46,7 +46,7 @@ for (const [runtime, script] of RUNTIMES) {
       const args = ['--listen', '127.0.0.1:0', '--algorithm', 'round-robin', ...targetArgs([a, b, bad]), '--tries', '2', '--retry-on', 'error,timeout,http_502'];
       started = await startScript(script, args, STARTUP_MS);
     }, 3 * STARTUP_MS);
-    afterAll(cleanupAll);
+    afterAll(cleanupSuite);
 
     const hits = (): number => a.hits + b.hits + bad.hits;
 
@@ -105,7 +105,7 @@ for (const [runtime, script] of RUNTIMES) {
 }
 
 describe('examples/hono: bad command lines', () => {
-  afterAll(cleanupAll);
+  afterAll(cleanupSuite);
 
   it('exits 2 with a one-line message on every runtime', { timeout: 15_000 }, async () => {
     const args = ['--listen', '127.0.0.1:0', '--algorithm', 'round-robin', '--target', 'http://127.0.0.1:9', '--health-path', '/health'];

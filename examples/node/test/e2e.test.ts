@@ -36,7 +36,7 @@ import {
   targetArgs,
   until,
   type Backend,
-  type ProxyProcess,
+  type Child,
   type Started,
 } from './harness.js';
 
@@ -83,7 +83,7 @@ describe('command line', () => {
       expect(proxy.lines[0]!.text).toBe(`listening on http://127.0.0.1:${port}`);
       expect(port).toBeGreaterThan(0);
       const res = await get(client(origin), '/first');
-      expect(res).toEqual({ status: 200, body: 'a' });
+      expect(res).toEqual({ status: 200, body: 'a', backend: 'a' });
       log(`first line ${JSON.stringify(proxy.lines[0]!.text)}, ${ms(startupMs)} after spawn`);
     });
 
@@ -143,12 +143,12 @@ describe('command line', () => {
     const inFlight = get(pool, '/slow');
     await until('the request to reach the backend', () => a!.open > 0, 2_000);
     let t0 = performance.now();
-    term!.proxy.child.kill('SIGTERM');
+    term!.proxy.process.kill('SIGTERM');
     const answer = await inFlight;
     const answeredMs = performance.now() - t0;
     await until('the proxy to exit after SIGTERM', () => term!.proxy.exit !== undefined, 3_000);
     let took = performance.now() - t0;
-    expect(answer).toEqual({ status: 200, body: 'a' });
+    expect(answer).toEqual({ status: 200, body: 'a', backend: 'a' });
     expect({ code: term!.proxy.exit, stderr: term!.proxy.stderr }).toEqual({ code: 0, stderr: '' });
     // Closes as soon as that response is done (not after the 5 s grace period).
     expect(took - answeredMs).toBeLessThan(1_000);
@@ -158,7 +158,7 @@ describe('command line', () => {
     const idle = client(int!.origin);
     expect((await get(idle, '/before-signal')).status).toBe(200);
     t0 = performance.now();
-    int!.proxy.child.kill('SIGINT');
+    int!.proxy.process.kill('SIGINT');
     await until('the proxy to exit after SIGINT', () => int!.proxy.exit !== undefined, 3_000);
     took = performance.now() - t0;
     expect({ code: int!.proxy.exit, stderr: int!.proxy.stderr }).toEqual({ code: 0, stderr: '' });
@@ -469,7 +469,7 @@ describe('streaming: 50 MB each way, never held by the proxy', () => {
   const MB = 50;
   const MiB = 2 ** 20;
   let backend: Backend;
-  let proxy: ProxyProcess;
+  let proxy: Child;
   let proxyPort: number;
   let pool: Pool;
   let expected: string;
@@ -631,7 +631,7 @@ describe('HTTPS termination', () => {
     // Verified TLS: the client trusts exactly this certificate (no rejectUnauthorized: false).
     const pool = client(origin, { connect: { ca: readFileSync(cert) } });
     const res = await get(pool, '/over-tls');
-    expect(res).toEqual({ status: 200, body: 'a' });
+    expect(res).toEqual({ status: 200, body: 'a', backend: 'a' });
     expect(a!.lastHeaders?.['x-forwarded-proto']).toBe('https');
     const posted = await pool.request({ path: '/upload', method: 'POST', body: 'hello over tls' });
     expect(posted.statusCode).toBe(200);

@@ -4,75 +4,15 @@
  * load client, and one cleanup list so that every process and server a test started is gone
  * after it, pass or fail.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Pool } from 'undici';
+import { client as sharedClient, onCleanup, startScript, type Child } from '../../shared/harness.js';
+import { KillableServer } from '../../shared/server.js';
 
-/** The repository root: the child runs from there, so `--import tsx` resolves. */
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = 'examples/node/main.ts';
-
-// ── cleanup ─────────────────────────────────────────────────────────────────────────────────
-
-type Cleanup = () => Promise<void> | void;
-const testCleanups: Cleanup[] = [];
-const suiteCleanups: Cleanup[] = [];
-let scope: Cleanup[] = testCleanups;
-
-/** Runs `fn` after the current test (or suite, inside {@link forSuite}), last registered first. */
-export function onCleanup(fn: Cleanup): void {
-  scope.push(fn);
-}
-
-/** Runs `setup` so that what it starts lives until {@link cleanupSuite} (for beforeAll). */
-export async function forSuite<T>(setup: () => Promise<T>): Promise<T> {
-  scope = suiteCleanups;
-  try {
-    return await setup();
-  } finally {
-    scope = testCleanups;
-  }
-}
-
-async function drain(list: Cleanup[]): Promise<void> {
-  const errors: unknown[] = [];
-  while (list.length > 0) {
-    try {
-      await list.pop()!();
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
-}
-
-/** Kills every process and closes every server and client the test started; for afterEach. */
-export function cleanupTest(): Promise<void> {
-  return drain(testCleanups);
-}
-
-/** The same for what {@link forSuite} started, and anything a test left; for afterAll. */
-export async function cleanupSuite(): Promise<void> {
-  await drain(testCleanups);
-  await drain(suiteCleanups);
-}
-
-// ── time ────────────────────────────────────────────────────────────────────────────────────
-
-/** Resolves once `check()` is truthy; polls every `everyMs`, rejects after `timeoutMs`. */
-export async function until<T>(what: string, check: () => T, timeoutMs: number, everyMs = 2): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value as NonNullable<T>;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+// Cleanup, waiting, the example as a child process: examples/shared/harness.ts.
+export { cleanupSuite, cleanupTest, forSuite, get, onCleanup, ROOT, until, type Child, type Line } from '../../shared/harness.js';
 
 // ── backends ────────────────────────────────────────────────────────────────────────────────
 
@@ -103,7 +43,7 @@ export interface BackendOptions {
  * listener and cuts every connection (requests in flight included); `restart()` listens again on
  * the same port.
  */
-export class Backend {
+export class Backend extends KillableServer {
   /** Requests whose headers arrived (health checks not counted). */
   hits = 0;
   /** Health checks answered. */
@@ -116,7 +56,6 @@ export class Backend {
   readonly ids: string[] = [];
   /** Last request's headers, for header checks. */
   lastHeaders: IncomingMessage['headers'] | undefined;
-  port = 0;
   /** Bytes of the current upload received so far. */
   uploadReceived = 0;
   /** Bytes of the current download handed to the kernel so far. */
@@ -124,48 +63,22 @@ export class Backend {
   /** When set, an upload stops being read once this many bytes came, until {@link releaseUploads}. */
   holdUploadsAfter: number | undefined;
   private readonly held: IncomingMessage[] = [];
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
 
   constructor(
     readonly name: string,
     private readonly options: BackendOptions = {},
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+  ) {
+    super();
   }
 
   get id(): string {
     return `127.0.0.1:${this.port}`;
   }
 
-  get alive(): boolean {
-    return this.server !== undefined;
-  }
-
-  async start(port = 0): Promise<this> {
-    const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => this.handle(req, res));
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this;
-  }
-
   /** Stops listening and destroys every connection at once; returns the ids of the requests it cut. */
-  kill(): string[] {
+  override kill(): string[] {
     const cut = [...this.openIds];
-    this.server?.close();
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    super.kill();
     return cut;
   }
 
@@ -175,15 +88,11 @@ export class Backend {
     for (const req of this.held.splice(0)) req.resume();
   }
 
-  restart(): Promise<this> {
-    return this.start(this.port);
-  }
-
   async close(): Promise<void> {
     this.kill();
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/health') {
       this.healthHits++;
@@ -258,100 +167,12 @@ export async function startBackends(names: readonly string[], options?: BackendO
 
 // ── the example, as a child process ─────────────────────────────────────────────────────────
 
-/** One line the child printed on stdout, with the time it reached the test. */
-export interface Line {
-  readonly text: string;
-  readonly at: number;
-}
-
-/** The example running as `node --import tsx examples/node/main.ts …`. */
-export class ProxyProcess {
-  readonly lines: Line[] = [];
-  stderr = '';
-  /** Exit code, or the signal's name; undefined while running. */
-  exit: number | string | undefined;
-  readonly exited: Promise<number | string>;
-  private buffered = '';
-
-  constructor(readonly child: ChildProcess) {
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      const at = performance.now();
-      this.buffered += chunk;
-      let nl;
-      while ((nl = this.buffered.indexOf('\n')) >= 0) {
-        this.lines.push({ text: this.buffered.slice(0, nl), at });
-        this.buffered = this.buffered.slice(nl + 1);
-      }
-    });
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
-        this.exit = code ?? signal ?? 'unknown';
-        resolve(this.exit);
-      });
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  /** The first stdout line matching `re`, waiting up to `timeoutMs`. */
-  waitForLine(re: RegExp, timeoutMs: number, from = 0): Promise<Line> {
-    return until(
-      `a line matching ${re} (stdout so far: ${JSON.stringify(this.lines.map((l) => l.text))}, stderr: ${JSON.stringify(this.stderr)})`,
-      () => {
-        if (this.exit !== undefined) throw new Error(`the proxy exited (${this.exit}) before printing ${re}; stderr: ${this.stderr}`);
-        return this.lines.slice(from).find((l) => re.test(l.text));
-      },
-      timeoutMs,
-    );
-  }
-
-  /** Peak and current resident memory in kB, from /proc/PID/status. */
-  memory(): { rssKb: number; hwmKb: number } {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
-  }
-
-  /** SIGTERM, then SIGKILL if it is still there after `graceMs`. */
-  async stop(graceMs = 2_000): Promise<number | string> {
-    if (this.exit !== undefined) return this.exit;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** Spawns the example with `args`, registered for cleanup (SIGKILL if still running). */
-export function spawnProxy(args: readonly string[]): ProxyProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  const proxy = new ProxyProcess(child);
-  onCleanup(async () => {
-    if (proxy.exit === undefined) {
-      child.kill('SIGKILL');
-      await proxy.exited;
-    }
-  });
-  return proxy;
-}
-
 /** Time allowed for the child to print its first line (tsx compiles on first run). */
 export const STARTUP_MS = 15_000;
 
 export interface Started {
-  readonly proxy: ProxyProcess;
+  /** The example, run as `npm run example:node` runs it (`node --import tsx examples/node/main.ts …`). */
+  readonly proxy: Child;
   /** `http://127.0.0.1:PORT` (or https) from the first line. */
   readonly origin: string;
   readonly port: number;
@@ -359,16 +180,10 @@ export interface Started {
   readonly startupMs: number;
 }
 
-/** Spawns the example and waits for `listening on …`, which must be its first line. */
+/** Spawns the example (registered for cleanup) and waits for `listening on …`, which must be its first line. */
 export async function startProxy(args: readonly string[]): Promise<Started> {
-  const t0 = performance.now();
-  const proxy = spawnProxy(args);
-  await proxy.waitForLine(/./, STARTUP_MS);
-  const first = proxy.lines[0]!.text;
-  const m = /^listening on (https?):\/\/127\.0\.0\.1:(\d+)$/.exec(first);
-  if (m === null) throw new Error(`unexpected first line ${JSON.stringify(first)}`);
-  const port = Number(m[2]);
-  return { proxy, origin: `${m[1]}://127.0.0.1:${port}`, port, startupMs: performance.now() - t0 };
+  const { child, origin, port, startupMs } = await startScript('example:node', args, STARTUP_MS);
+  return { proxy: child, origin, port, startupMs };
 }
 
 /** `--target URL` for each backend, in order (`=WEIGHT` appended when `weights` are given). */
@@ -401,17 +216,9 @@ export function kernelQueued(ports: readonly number[]): number {
 
 // ── clients ─────────────────────────────────────────────────────────────────────────────────
 
-/** A keep-alive client pool to `origin`, closed at cleanup. */
-export function client(origin: string, options: ConstructorParameters<typeof Pool>[1] = {}): Pool {
-  const pool = new Pool(origin, { connections: 64, keepAliveTimeout: 10_000, ...options });
-  onCleanup(() => pool.destroy());
-  return pool;
-}
-
-/** One GET; the status and body text. */
-export async function get(pool: Pool, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const res = await pool.request({ path, method: 'GET', headers });
-  return { status: res.statusCode, body: await res.body.text() };
+/** A keep-alive client pool to `origin` (64 connections), closed at cleanup. */
+export function client(origin: string, options: Pool.Options = {}): Pool {
+  return sharedClient(origin, { connections: 64, ...options });
 }
 
 export interface LoadResult {

@@ -10,21 +10,12 @@
 import { BalancedPool, RetryAgent, fetch, request, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeastConnections, PeakEwma, RoundRobin, type Balancer, type TargetStats } from '../../../src/index.js';
+import { drain } from '../../shared/harness.js';
 import { startBackends, type Backend } from '../backends.js';
 import { LoadwiseDispatcher, type UrlTarget } from '../dispatcher.js';
 
 const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  const errors: unknown[] = [];
-  while (cleanups.length > 0) {
-    try {
-      await cleanups.pop()!();
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
-});
+afterEach(() => drain(cleanups));
 
 const log = (...parts: unknown[]): void => console.log('[examples/undici]', ...parts);
 
