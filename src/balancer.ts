@@ -502,8 +502,11 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     const filtered = marked > 0 || this.unavailable > 0;
     let tier = this.primary!;
     let i = -1;
-    if (this.eligible(tier, false, filtered, marked)) i = tier.selector.select(key, filtered, this.excludedBuf, marked);
-    if (i < 0 && this.backups !== null && this.eligible(this.backups, true, filtered, marked)) {
+    // Unfiltered, every member is eligible; `eligible` (never called then) stays off the hot path.
+    if (filtered ? this.eligible(tier, false, marked) : tier.members.length > 0) {
+      i = tier.selector.select(key, filtered, this.excludedBuf, marked);
+    }
+    if (i < 0 && this.backups !== null && (filtered ? this.eligible(this.backups, true, marked) : this.backups.members.length > 0)) {
       tier = this.backups;
       i = tier.selector.select(key, filtered, this.excludedBuf, marked);
     }
@@ -512,9 +515,9 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
   }
 
   /** Whether the tier has a member that is not blocked, not full and not excluded: O(marked). */
-  private eligible(tier: Tier<T>, backup: boolean, filtered: boolean, marked: number): boolean {
+  private eligible(tier: Tier<T>, backup: boolean, marked: number): boolean {
     const n = tier.members.length;
-    if (!filtered || n === 0) return n > 0;
+    if (n === 0) return false;
     let out = backup ? this.unavailableBackups : this.unavailable - this.unavailableBackups;
     const excluded = this.excludedBuf;
     for (let e = 0; e < marked; e++) {

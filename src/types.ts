@@ -183,8 +183,9 @@ export interface BalancerOptions {
   readonly random?: () => number;
   /**
    * Monotonic clock in milliseconds, default `performance.now()`. A reading that throws or is
-   * not a finite number counts as the previous good one (time stands still); a latency measured
-   * as negative (the clock went back) is dropped, never recorded.
+   * not a finite number (converted as `Number(x)` would) counts as the previous good one (time
+   * stands still); a latency measured as negative (the clock went back) is dropped, never
+   * recorded.
    */
   readonly now?: () => number;
   /**
