@@ -5,28 +5,8 @@
  * sort a thrown value into "coded" (a LoadwiseError with a string code), "user" (the hostile
  * input's own exception, which may propagate) and "raw" (anything else: a bug).
  */
-import {
-  ConsistentHash,
-  Hcl,
-  IpHash,
-  JumpHash,
-  LeastConnections,
-  LeastTime,
-  LoadwiseError,
-  Maglev,
-  ModuloHash,
-  PeakEwma,
-  PowerOfTwoChoices,
-  Random,
-  Rendezvous,
-  RoundRobin,
-  WeightedRandom,
-  WeightedRoundRobin,
-  type Balancer,
-  type BalancerEvent,
-  type Lease,
-  type Target,
-} from '../../src/index.js';
+import { LoadwiseError, type Balancer, type BalancerEvent, type Lease, type Target } from '../../src/index.js';
+import { BALANCER_CLASSES, type ClassName } from '../support/classes.js';
 
 /** The exception every hostile getter, trap, clock and random source throws. */
 export class Boom extends Error {
@@ -146,22 +126,7 @@ export function makeEnv(): Env {
 
 // ── variants ──────────────────────────────────────────────────────────────────────────────
 
-export type ClassName =
-  | 'RoundRobin'
-  | 'WeightedRoundRobin'
-  | 'Random'
-  | 'WeightedRandom'
-  | 'LeastConnections'
-  | 'PowerOfTwoChoices'
-  | 'PeakEwma'
-  | 'LeastTime'
-  | 'Hcl'
-  | 'ConsistentHash'
-  | 'Maglev'
-  | 'Rendezvous'
-  | 'JumpHash'
-  | 'IpHash'
-  | 'ModuloHash';
+export type { ClassName };
 
 type AnyCtor = new (targets: readonly Target[], options?: object) => Balancer<Target>;
 
@@ -179,8 +144,6 @@ export interface Variant {
   readonly hash: boolean;
 }
 
-const ctor = (c: unknown): AnyCtor => c as AnyCtor;
-
 /** Passive counting with a short window, so that the probe sees targets leave and return. */
 export const PASSIVE = { maxFails: 2, failTimeoutMs: 40 } as const;
 /** Outlier detection with short ejections that end well within the probe's final time jump. */
@@ -190,14 +153,13 @@ export const SLOW_START = { windowMs: 100 } as const;
 function variant(
   name: string,
   cls: ClassName,
-  Ctor: unknown,
   options: Record<string, unknown>,
   extra: { weights?: 'real' | 'nginx' | 'jump'; hash?: boolean } = {},
 ): Variant {
   return {
     name,
     cls,
-    Ctor: ctor(Ctor),
+    Ctor: BALANCER_CLASSES[cls] as unknown as AnyCtor,
     options,
     weights: extra.weights ?? 'real',
     health: options.passive !== undefined || options.outlier !== undefined,
@@ -207,26 +169,26 @@ function variant(
 
 /** Every balancer class, in its modes, with option sets that exercise the health features. */
 export const VARIANTS: readonly Variant[] = [
-  variant('RoundRobin', 'RoundRobin', RoundRobin, { passive: PASSIVE }),
-  variant('WeightedRoundRobin', 'WeightedRoundRobin', WeightedRoundRobin, { passive: PASSIVE, slowStart: SLOW_START }),
-  variant('Random', 'Random', Random, { outlier: OUTLIER }),
-  variant('WeightedRandom', 'WeightedRandom', WeightedRandom, { passive: PASSIVE, slowStart: SLOW_START, panicThreshold: 50 }),
-  variant('LeastConnections', 'LeastConnections', LeastConnections, { outlier: { ...OUTLIER, successRate: { minimumHosts: 2, requestVolume: 2 }, intervalMs: 30 } }),
-  variant('PowerOfTwoChoices', 'PowerOfTwoChoices', PowerOfTwoChoices, { passive: PASSIVE }),
-  variant('PowerOfTwoChoices(3)', 'PowerOfTwoChoices', PowerOfTwoChoices, { choices: 3, outlier: OUTLIER, panicThreshold: 40 }),
-  variant('PeakEwma', 'PeakEwma', PeakEwma, { passive: PASSIVE, decayMs: 50 }),
-  variant('LeastTime', 'LeastTime', LeastTime, { slowStart: SLOW_START, outlier: OUTLIER }),
-  variant('Hcl', 'Hcl', Hcl, { passive: PASSIVE, maxReportAgeMs: 30 }),
-  variant('ConsistentHash', 'ConsistentHash', ConsistentHash, { pointsPerWeight: 40, loadFactor: 1.25, passive: PASSIVE }, { hash: true }),
-  variant('ConsistentHash(nginx)', 'ConsistentHash', ConsistentHash, { compat: 'nginx', passive: PASSIVE }, { hash: true, weights: 'nginx' }),
-  variant('ConsistentHash(ketama)', 'ConsistentHash', ConsistentHash, { compat: 'ketama', outlier: OUTLIER }, { hash: true }),
-  variant('ConsistentHash(hashring)', 'ConsistentHash', ConsistentHash, { compat: 'hashring' }, { hash: true }),
-  variant('Maglev', 'Maglev', Maglev, { tableSize: 251, passive: PASSIVE }, { hash: true }),
-  variant('Maglev(loadFactor)', 'Maglev', Maglev, { tableSize: 1021, loadFactor: 1.5, outlier: OUTLIER }, { hash: true }),
-  variant('Rendezvous', 'Rendezvous', Rendezvous, { loadFactor: 2, passive: PASSIVE }, { hash: true }),
-  variant('JumpHash', 'JumpHash', JumpHash, { passive: PASSIVE }, { hash: true, weights: 'jump' }),
-  variant('IpHash', 'IpHash', IpHash, { outlier: OUTLIER }, { hash: true, weights: 'nginx' }),
-  variant('ModuloHash', 'ModuloHash', ModuloHash, { passive: PASSIVE, panicThreshold: 50 }, { hash: true, weights: 'nginx' }),
+  variant('RoundRobin', 'RoundRobin', { passive: PASSIVE }),
+  variant('WeightedRoundRobin', 'WeightedRoundRobin', { passive: PASSIVE, slowStart: SLOW_START }),
+  variant('Random', 'Random', { outlier: OUTLIER }),
+  variant('WeightedRandom', 'WeightedRandom', { passive: PASSIVE, slowStart: SLOW_START, panicThreshold: 50 }),
+  variant('LeastConnections', 'LeastConnections', { outlier: { ...OUTLIER, successRate: { minimumHosts: 2, requestVolume: 2 }, intervalMs: 30 } }),
+  variant('PowerOfTwoChoices', 'PowerOfTwoChoices', { passive: PASSIVE }),
+  variant('PowerOfTwoChoices(3)', 'PowerOfTwoChoices', { choices: 3, outlier: OUTLIER, panicThreshold: 40 }),
+  variant('PeakEwma', 'PeakEwma', { passive: PASSIVE, decayMs: 50 }),
+  variant('LeastTime', 'LeastTime', { slowStart: SLOW_START, outlier: OUTLIER }),
+  variant('Hcl', 'Hcl', { passive: PASSIVE, maxReportAgeMs: 30 }),
+  variant('ConsistentHash', 'ConsistentHash', { pointsPerWeight: 40, loadFactor: 1.25, passive: PASSIVE }, { hash: true }),
+  variant('ConsistentHash(nginx)', 'ConsistentHash', { compat: 'nginx', passive: PASSIVE }, { hash: true, weights: 'nginx' }),
+  variant('ConsistentHash(ketama)', 'ConsistentHash', { compat: 'ketama', outlier: OUTLIER }, { hash: true }),
+  variant('ConsistentHash(hashring)', 'ConsistentHash', { compat: 'hashring' }, { hash: true }),
+  variant('Maglev', 'Maglev', { tableSize: 251, passive: PASSIVE }, { hash: true }),
+  variant('Maglev(loadFactor)', 'Maglev', { tableSize: 1021, loadFactor: 1.5, outlier: OUTLIER }, { hash: true }),
+  variant('Rendezvous', 'Rendezvous', { loadFactor: 2, passive: PASSIVE }, { hash: true }),
+  variant('JumpHash', 'JumpHash', { passive: PASSIVE }, { hash: true, weights: 'jump' }),
+  variant('IpHash', 'IpHash', { outlier: OUTLIER }, { hash: true, weights: 'nginx' }),
+  variant('ModuloHash', 'ModuloHash', { passive: PASSIVE, panicThreshold: 50 }, { hash: true, weights: 'nginx' }),
 ];
 
 /** The twins' shared starting membership: weights, a capped target, a backup. */

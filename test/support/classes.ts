@@ -24,6 +24,35 @@ import {
   type Target,
 } from '../../src/index.js';
 
+/** Every balancer class, by name: the one list the tests, the fuzzer and the soak take them from. */
+export const BALANCER_CLASSES = {
+  RoundRobin,
+  WeightedRoundRobin,
+  Random,
+  WeightedRandom,
+  LeastConnections,
+  PowerOfTwoChoices,
+  PeakEwma,
+  LeastTime,
+  Hcl,
+  ConsistentHash,
+  Maglev,
+  Rendezvous,
+  JumpHash,
+  IpHash,
+  ModuloHash,
+} as const;
+
+export type ClassName = keyof typeof BALANCER_CLASSES;
+
+/** A class in one of its modes: its name, with the mode in parentheses ('ConsistentHash(nginx)'). */
+export type VariantName = ClassName | `${ClassName}(${string})`;
+
+/** The class a {@link VariantName} names. */
+export function classOf(name: VariantName): (typeof BALANCER_CLASSES)[ClassName] {
+  return BALANCER_CLASSES[name.replace(/\(.*\)$/, '') as ClassName];
+}
+
 export interface ClassCase {
   readonly name: string;
   /** Integer weights only (nginx-compatible hash modes, JumpHash). */
