@@ -10,37 +10,20 @@
  * Exit status: 0 after SIGTERM/SIGINT, 2 for a bad command line or a missing permission, 1 when
  * it cannot listen. See README.md for the permissions it runs with.
  */
-import { LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
-import { ArgsError, parseCliArgs, USAGE, type Config } from '../node/args.js';
 import { createBalancer, healthChecker, proxyOptions } from '../node/balancer.js';
+import { exitOnSignal, fail, logEvent, logListening, orFail, readConfig, type Host } from '../shared/cli.js';
 
-/** How long SIGTERM waits for requests in flight before exiting anyway. */
-const GRACE_MS = 5_000;
-
-function fail(status: 1 | 2, message: string): never {
-  console.error(`loadwise-deno: ${message}${status === 2 ? ' (see --help)' : ''}`);
-  return Deno.exit(status);
-}
+const deno: Host = { name: 'loadwise-deno', exit: (status) => Deno.exit(status), onSignal: (signal, handler) => Deno.addSignalListener(signal, handler) };
 
 const denied = (error: unknown): boolean => error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
 
-let config: Config;
-try {
-  config = parseCliArgs(Deno.args);
-} catch (error) {
-  if (error instanceof ArgsError) fail(2, error.message);
-  throw error;
-}
-if (config.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+const config = readConfig(deno, Deno.args);
 
 // A target outside --allow-net would fail every request with 502: refuse to start instead.
 for (const target of config.targets) {
   if (Deno.permissions.querySync({ name: 'net', host: target.id }).state !== 'granted') {
-    fail(2, `no network permission for --target ${target.url}: add ${target.id} to deno's --allow-net`);
+    fail(deno, 2, `no network permission for --target ${target.url}: add ${target.id} to deno's --allow-net`);
   }
 }
 
@@ -50,24 +33,14 @@ if (config.tls !== undefined) {
     try {
       return Deno.readTextFileSync(path);
     } catch (error) {
-      return fail(2, denied(error) ? `no permission to read ${flag} ${path}: run deno with --allow-read=${path}` : `cannot read ${flag} ${path}: ${(error as Error).message}`);
+      return fail(deno, 2, denied(error) ? `no permission to read ${flag} ${path}: run deno with --allow-read=${path}` : `cannot read ${flag} ${path}: ${(error as Error).message}`);
     }
   };
   tls = { cert: read('--tls-cert', config.tls.cert), key: read('--tls-key', config.tls.key) };
 }
 
-const log = (e: BalancerEvent): void => console.log(`${e.type}${e.id === undefined ? '' : ` ${e.id}`} (${e.reason})`);
-
-let balancer;
-let proxy;
-try {
-  balancer = createBalancer(config, log);
-  proxy = createProxy(proxyOptions(config, balancer));
-} catch (error) {
-  if (LoadwiseError.is(error)) fail(2, error.message);
-  throw error;
-}
-
+const balancer = orFail(deno, () => createBalancer(config, logEvent));
+const proxy = orFail(deno, () => createProxy(proxyOptions(config, balancer)));
 const checker = healthChecker(config, balancer, (url, init) => fetch(url, init));
 
 let server: DenoServer;
@@ -79,30 +52,20 @@ try {
       port: config.port,
       ...tls,
       onListen: ({ hostname, port }) => {
-        const host = hostname.includes(':') ? `[${hostname}]` : hostname;
-        console.log(`listening on ${tls === undefined ? 'http' : 'https'}://${host}:${port}`);
+        logListening(tls !== undefined, hostname, port);
         checker?.start();
       },
     },
     proxy,
   );
 } catch (error) {
-  if (denied(error)) fail(2, `no network permission to listen on ${config.host}:${config.port}: add ${config.host} to deno's --allow-net`);
+  if (denied(error)) fail(deno, 2, `no network permission to listen on ${config.host}:${config.port}: add ${config.host} to deno's --allow-net`);
   // AddrInUse, an address not on this machine, or a key that does not match the certificate.
-  fail(tls !== undefined && !/addr|address/i.test((error as Error).message) ? 2 : 1, `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  fail(deno, tls !== undefined && !/addr|address/i.test((error as Error).message) ? 2 : 1, `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
 }
 
-let closing = false;
-function shutdown(): void {
-  if (closing) Deno.exit(0); // a second signal: stop waiting
-  closing = true;
+exitOnSignal(deno, () => {
   checker?.stop();
-  setTimeout(() => Deno.exit(0), GRACE_MS);
   // Stops accepting; resolves once the responses in flight are delivered.
-  server.shutdown().then(
-    () => Deno.exit(0),
-    () => Deno.exit(0),
-  );
-}
-Deno.addSignalListener('SIGTERM', shutdown);
-Deno.addSignalListener('SIGINT', shutdown);
+  return server.shutdown();
+});

@@ -7,42 +7,21 @@
  *   npm run example:hono -- --listen 127.0.0.1:8080 --algorithm round-robin --target http://127.0.0.1:9001
  *   npm run example:hono:deno -- …   npm run example:hono:bun -- …
  */
-import { LoadwiseError } from '../../src/index.js';
-import { ArgsError, parseCliArgs, USAGE, type Config } from '../node/args.js';
+import { exitOnSignal, fail, logListening, orFail, readConfig, type Host } from '../shared/cli.js';
 import { createApp } from './app.js';
 
 const runtime = 'Deno' in globalThis ? 'deno' : 'Bun' in globalThis ? 'bun' : 'node';
+const host: Host = { name: `loadwise-hono (${runtime})`, exit: (status) => process.exit(status), onSignal: (signal, handler) => process.on(signal, handler) };
 
-function fail(status: 1 | 2, message: string): never {
-  console.error(`loadwise-hono (${runtime}): ${message}${status === 2 ? ' (see --help)' : ''}`);
-  return process.exit(status);
-}
-
-let config: Config;
-try {
-  config = parseCliArgs(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof ArgsError) fail(2, error.message);
-  throw error;
-}
-if (config.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const config = readConfig(host, process.argv.slice(2));
 if (config.tls !== undefined || config.health !== undefined) {
-  fail(2, `${config.tls !== undefined ? '--tls-cert' : '--health-path'} is not in the Hono example: see examples/deno, examples/bun or examples/node`);
+  fail(host, 2, `${config.tls !== undefined ? '--tls-cert' : '--health-path'} is not in the Hono example: see examples/deno, examples/bun or examples/node`);
 }
 
-let app;
-try {
-  app = createApp(config);
-} catch (error) {
-  if (LoadwiseError.is(error)) fail(2, error.message);
-  throw error;
-}
+const app = orFail(host, () => createApp(config));
 
 const { host: hostname, port } = config;
-const listening = (host: string, at: number): void => console.log(`listening on http://${host.includes(':') ? `[${host}]` : host}:${at}`);
+const listening = (address: string, at: number): void => logListening(false, address, at);
 
 let close: () => Promise<unknown>;
 try {
@@ -56,16 +35,11 @@ try {
   } else {
     const { serve } = await import('@hono/node-server');
     const server = serve({ fetch: app.fetch, hostname, port }, (info) => listening(info.address, info.port));
-    server.on('error', (error) => fail(1, `cannot listen on ${hostname}:${port}: ${error.message}`));
+    server.on('error', (error) => fail(host, 1, `cannot listen on ${hostname}:${port}: ${error.message}`));
     close = () => new Promise((resolve) => server.close(resolve));
   }
 } catch (error) {
-  fail(1, `cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
+  fail(host, 1, `cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
 }
 
-function shutdown(): void {
-  setTimeout(() => process.exit(0), 5_000).unref?.();
-  close().finally(() => process.exit(0));
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+exitOnSignal(host, () => close());
