@@ -6,6 +6,9 @@
 import { parseArgs } from 'node:util';
 import { parseRetryOn, TrustedProxies, type RetryOn } from '../../src/fetch/index.js';
 
+/** The algorithms that route by a key (`--key`); `ip-hash` defaults to the client's address. */
+const HASHED = ['consistent-hash', 'maglev', 'rendezvous', 'jump-hash', 'ip-hash', 'modulo-hash'] as const;
+
 /** Every `--algorithm`, in kebab-case; the hash family needs a `--key`. */
 export const ALGORITHMS = [
   'round-robin',
@@ -17,25 +20,13 @@ export const ALGORITHMS = [
   'peak-ewma',
   'least-time',
   'hcl',
-  'consistent-hash',
-  'maglev',
-  'rendezvous',
-  'jump-hash',
-  'ip-hash',
-  'modulo-hash',
+  ...HASHED,
 ] as const;
 
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-/** The algorithms that route by a key (`--key`); `ip-hash` defaults to the client's address. */
-export const HASH_ALGORITHMS: ReadonlySet<Algorithm> = new Set<Algorithm>([
-  'consistent-hash',
-  'maglev',
-  'rendezvous',
-  'jump-hash',
-  'ip-hash',
-  'modulo-hash',
-]);
+/** {@link HASHED}, as a set. */
+export const HASH_ALGORITHMS: ReadonlySet<Algorithm> = new Set<Algorithm>(HASHED);
 
 /** One `--target URL[=WEIGHT]`; its id is the URL's `host:port`. */
 export interface TargetSpec {
@@ -99,29 +90,33 @@ algorithms: ${ALGORITHMS.join(', ')}`;
 /** {@link USAGE} with the Node example's own flags. */
 export const NODE_USAGE = USAGE.replace('[--trust-proxy CIDR]...', '[--trust-proxy CIDR]...\n  [--metrics [--metrics-path /PATH]]');
 
+// Every flag is collected as a list, so that one given twice is caught (see REPEATABLE).
+const VALUE = { type: 'string', multiple: true } as const;
+const SWITCH = { type: 'boolean', multiple: true } as const;
+
 const OPTIONS = {
-  listen: { type: 'string', multiple: true },
-  algorithm: { type: 'string', multiple: true },
-  target: { type: 'string', multiple: true },
-  tries: { type: 'string', multiple: true },
-  'retry-on': { type: 'string', multiple: true },
-  'try-timeout-ms': { type: 'string', multiple: true },
-  'timeout-ms': { type: 'string', multiple: true },
-  key: { type: 'string', multiple: true },
-  'tls-cert': { type: 'string', multiple: true },
-  'tls-key': { type: 'string', multiple: true },
-  'health-path': { type: 'string', multiple: true },
-  'health-interval-ms': { type: 'string', multiple: true },
-  'health-timeout-ms': { type: 'string', multiple: true },
-  passive: { type: 'boolean', multiple: true },
-  'max-fails': { type: 'string', multiple: true },
-  'fail-timeout-ms': { type: 'string', multiple: true },
-  'trust-proxy': { type: 'string', multiple: true },
-  'sticky-cookie': { type: 'string', multiple: true },
-  'sticky-secret': { type: 'string', multiple: true },
-  metrics: { type: 'boolean', multiple: true },
-  'metrics-path': { type: 'string', multiple: true },
-  help: { type: 'boolean', short: 'h', multiple: true },
+  listen: VALUE,
+  algorithm: VALUE,
+  target: VALUE,
+  tries: VALUE,
+  'retry-on': VALUE,
+  'try-timeout-ms': VALUE,
+  'timeout-ms': VALUE,
+  key: VALUE,
+  'tls-cert': VALUE,
+  'tls-key': VALUE,
+  'health-path': VALUE,
+  'health-interval-ms': VALUE,
+  'health-timeout-ms': VALUE,
+  passive: SWITCH,
+  'max-fails': VALUE,
+  'fail-timeout-ms': VALUE,
+  'trust-proxy': VALUE,
+  'sticky-cookie': VALUE,
+  'sticky-secret': VALUE,
+  metrics: SWITCH,
+  'metrics-path': VALUE,
+  help: { ...SWITCH, short: 'h' },
 } as const;
 
 /** Flags that may be given more than once. */
