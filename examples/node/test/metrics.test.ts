@@ -42,6 +42,11 @@ async function backend(): Promise<{ url: string; hits: Map<string, number> }> {
       res.end('ok');
     }
   });
+  return { url: `http://${await listen(server)}`, hits };
+}
+
+/** Listens on a free port of 127.0.0.1, closed (every connection cut) at cleanup; returns `127.0.0.1:PORT`. */
+async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   onCleanup(
     () =>
@@ -50,7 +55,7 @@ async function backend(): Promise<{ url: string; hits: Map<string, number> }> {
         server.close(() => resolve());
       }),
   );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 async function send(origin: string, path: string, method = 'GET'): Promise<number> {
@@ -164,15 +169,7 @@ describe('--metrics', () => {
       res.write('first part');
       finish = () => res.end();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    const id = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const id = await listen(server);
     const { origin } = await startProxy([
       '--listen', '127.0.0.1:0', '--algorithm', 'least-connections', '--target', `http://${id}`, '--metrics', '--metrics-path', '/_lb/metrics',
     ]);
