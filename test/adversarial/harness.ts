@@ -138,18 +138,24 @@ async function actAsync(k: Kind, c: Ctx): Promise<{ o: Outcome | 'hung'; value: 
   }
 }
 
-function runSync(v: Variant, k: Kind): CaseResult {
-  const problems: string[] = [];
-  let a: Ctx;
-  let b: Ctx;
+/** Twins A and B of `v`, each through `k.setup`; or the failed result when that throws. */
+function setUpTwins(v: Variant, k: Kind): { a: Ctx; b: Ctx } | CaseResult {
   try {
-    a = twin(v, k);
-    b = twin(v, k);
+    const a = twin(v, k);
+    const b = twin(v, k);
     k.setup?.(a);
     k.setup?.(b);
+    return { a, b };
   } catch (err) {
     return { pass: false, why: `harness: the twins could not be set up: ${classify(err).kind} ${String(err)}`, act: '-' };
   }
+}
+
+function runSync(v: Variant, k: Kind): CaseResult {
+  const pair = setUpTwins(v, k);
+  if ('pass' in pair) return pair;
+  const { a, b } = pair;
+  const problems: string[] = [];
   const ra = act(k, a);
   judge(k, a, ra.o, ra.value, problems);
   const replay = k.atomic === false || ra.o.kind === 'ok';
@@ -161,17 +167,10 @@ function runSync(v: Variant, k: Kind): CaseResult {
 }
 
 async function runAsync(v: Variant, k: Kind): Promise<CaseResult> {
+  const pair = setUpTwins(v, k);
+  if ('pass' in pair) return pair;
+  const { a, b } = pair;
   const problems: string[] = [];
-  let a: Ctx;
-  let b: Ctx;
-  try {
-    a = twin(v, k);
-    b = twin(v, k);
-    k.setup?.(a);
-    k.setup?.(b);
-  } catch (err) {
-    return { pass: false, why: `harness: the twins could not be set up: ${String(err)}`, act: '-' };
-  }
   const ra = await actAsync(k, a);
   if (ra.o === 'hung') return { pass: false, why: `hang: the call did not settle within ${ASYNC_BOUND_MS} ms`, act: 'hung' };
   judge(k, a, ra.o, ra.value, problems);
