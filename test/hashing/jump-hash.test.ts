@@ -3,11 +3,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { expectShares } from '../../src/testing/index.js';
 import { jumpConsistentHash as subspaceJump } from '@subspace/jump-consistent-hash';
-import { InvalidWeightError, LoadwiseError, type Balancer, type Target } from '../../src/index.js';
+import type { Balancer, Target } from '../../src/index.js';
 import { JUMP_HASH_MAX_WEIGHT, JumpHash, jumpConsistentHash } from '../../src/hashing/jump-hash.js';
 import { xxhash32 } from '../../src/core/hash/xxhash32.js';
 import { anyString, utf8 } from '../core/hash/arbitraries.js';
 import { conformance } from '../conformance.js';
+import { expectInvalidWeight } from '../support/errors.js';
 
 const key = (i: number) => `key-${i}`;
 
@@ -130,18 +131,7 @@ function bucketOf(k: string, buckets: number): number {
 
 const mapping = (lb: Balancer<W> | Balancer<string>, ks: readonly string[]): string[] => ks.map((k) => idOf(lb.pick(k)));
 
-function expectWeightError(fn: () => unknown): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(InvalidWeightError);
-  expect(LoadwiseError.is(caught)).toBe(true);
-  expect((caught as InvalidWeightError).code).toBe('ERR_INVALID_WEIGHT');
-  expect((caught as Error).message).toMatch(/integer from 1 to 1000/);
-}
+const expectWeightError = (fn: () => unknown): void => expectInvalidWeight(fn, /integer from 1 to 1000/);
 
 describe('JumpHash: mapping', () => {
   it('follows the target order: bucket i is the i-th target (fresh balancer, weight 1)', () => {

@@ -6,6 +6,7 @@ import { MAGLEV_DEFAULT_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE, Maglev, maglevPopulat
 import { xxhash32String } from '../../src/core/hash/xxhash32.js';
 import { anyString } from '../core/hash/arbitraries.js';
 import { conformance } from '../conformance.js';
+import { expectInvalidWeight, thrown } from '../support/errors.js';
 import { differences } from '../support/sequences.js';
 
 const key = (i: number) => `key-${i}`;
@@ -81,12 +82,7 @@ const idsArb = (min: number, max: number) =>
   fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: min, maxLength: max });
 
 function expectOptionError(fn: () => unknown, option: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
+  const caught = thrown(fn);
   expect(caught).toBeInstanceOf(InvalidOptionError);
   expect(LoadwiseError.is(caught)).toBe(true);
   expect((caught as InvalidOptionError).option).toBe(option);
@@ -538,18 +534,7 @@ describe('Maglev: weight bounds and termination', () => {
   const huge = [1.7e308, Number.MAX_VALUE, 1e10, 1e9 * (1 + 2 ** -52)];
   const tiny = [5e-324, Number.MIN_VALUE, 1e-10, 1e-300];
 
-  function expectWeightError(fn: () => unknown): void {
-    let caught: unknown;
-    try {
-      fn();
-    } catch (err) {
-      caught = err;
-    }
-    expect(LoadwiseError.is(caught)).toBe(true);
-    expect((caught as LoadwiseError).code).toBe('ERR_INVALID_WEIGHT');
-    // The message states the bound.
-    expect((caught as Error).message).toMatch(/1e-9 to MAX_WEIGHT = 1e9/);
-  }
+  const expectWeightError = (fn: () => unknown): void => expectInvalidWeight(fn, /1e-9 to MAX_WEIGHT = 1e9/);
 
   it('rejects a weight above MAX_WEIGHT or below MIN_WEIGHT in every mutation, so a pick never hangs (issue 14, defect 1)', () => {
     for (const w of [...huge, ...tiny]) {
