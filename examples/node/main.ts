@@ -16,31 +16,15 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
-import { LoadwiseError, type BalancerEvent } from '../../src/index.js';
 import { createProxy } from '../../src/fetch/index.js';
-import { ArgsError, NODE_USAGE, parseCliArgs, type Config } from './args.js';
+import { NODE_USAGE } from './args.js';
 import { createBalancer, healthChecker, proxyOptions, type Backend } from './balancer.js';
 import { createMetrics, type ProxyMetrics } from './metrics.js';
+import { fail, GRACE_MS, logEvent, logListening, orFail, readConfig, type Host } from '../shared/cli.js';
 
-/** How long SIGTERM waits for requests in flight before cutting their connections. */
-const GRACE_MS = 5_000;
+const node: Host = { name: 'loadwise-node', exit: (status) => process.exit(status), onSignal: (signal, handler) => process.on(signal, handler) };
 
-function fail(status: 1 | 2, message: string): never {
-  process.stderr.write(`loadwise-node: ${message}${status === 2 ? ' (see --help)' : ''}\n`);
-  process.exit(status);
-}
-
-let config: Config;
-try {
-  config = parseCliArgs(process.argv.slice(2), { metrics: true });
-} catch (error) {
-  if (error instanceof ArgsError) fail(2, error.message);
-  throw error;
-}
-if (config.help) {
-  process.stdout.write(`${NODE_USAGE}\n`);
-  process.exit(0);
-}
+const config = readConfig(node, process.argv.slice(2), { metrics: true }, NODE_USAGE);
 
 let tls: { cert: Buffer; key: Buffer } | undefined;
 if (config.tls !== undefined) {
@@ -48,36 +32,26 @@ if (config.tls !== undefined) {
     try {
       return readFileSync(path);
     } catch (error) {
-      return fail(2, `cannot read ${flag} ${path}: ${(error as Error).message}`);
+      return fail(node, 2, `cannot read ${flag} ${path}: ${(error as Error).message}`);
     }
   };
   tls = { cert: read('--tls-cert', config.tls.cert), key: read('--tls-key', config.tls.key) };
 }
 
-const log = (e: BalancerEvent): void => {
-  process.stdout.write(`${e.type}${e.id === undefined ? '' : ` ${e.id}`} (${e.reason})\n`);
-};
-
 // Upstream connections: one keep-alive pool per origin, shared by the proxy and the health checks.
 const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
 
-let balancer;
-let proxy;
-let metrics: ProxyMetrics<Backend> | undefined;
-try {
-  balancer = createBalancer(config, log);
-  metrics = config.metrics === undefined ? undefined : createMetrics(balancer);
-  proxy = createProxy<Backend>({
+const balancer = orFail(node, () => createBalancer(config, logEvent));
+const metrics: ProxyMetrics<Backend> | undefined = config.metrics === undefined ? undefined : orFail(node, () => createMetrics(balancer));
+const proxy = orFail(node, () =>
+  createProxy<Backend>({
     ...proxyOptions(config, balancer),
     onEvent: metrics?.onEvent,
     // UpstreamInit holds web-standard values typed structurally (src/ compiles without DOM or Node
     // types); they are the runtime's own Headers, ReadableStream and AbortSignal, hence the cast.
     fetch: (url, init) => undiciFetch(url, { ...(init as UndiciRequestInit), dispatcher: agent }),
-  });
-} catch (error) {
-  if (LoadwiseError.is(error)) fail(2, error.message);
-  throw error;
-}
+  }),
+);
 
 const checker = healthChecker(config, balancer, (url, init) => undiciFetch(url, { ...init, dispatcher: agent }));
 
@@ -96,18 +70,17 @@ try {
       ...(tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: tls }),
     },
     (info) => {
-      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-      process.stdout.write(`listening on ${tls === undefined ? 'http' : 'https'}://${host}:${info.port}\n`);
+      logListening(tls !== undefined, info.address, info.port);
       checker?.start();
     },
   ) as Server;
 } catch (error) {
   // https.createServer throws here when the key does not match the certificate, or is no PEM.
-  fail(2, `bad --tls-cert/--tls-key: ${(error as Error).message}`);
+  fail(node, 2, `bad --tls-cert/--tls-key: ${(error as Error).message}`);
 }
 
 server.on('error', (error: Error) => {
-  if (!server.listening) fail(1, `cannot listen on ${config.host}:${config.port}: ${error.message}`);
+  if (!server.listening) fail(node, 1, `cannot listen on ${config.host}:${config.port}: ${error.message}`);
   process.stderr.write(`loadwise-node: server error: ${error.message}\n`);
 });
 
@@ -130,7 +103,7 @@ function shutdown(): void {
   closing = true;
   checker?.stop();
   const exit = (): never => process.exit(0);
-  // Requests still running after the grace period are cut.
+  // Requests still running after the grace period (GRACE_MS) are cut.
   setTimeout(() => {
     server.closeAllConnections();
     agent.destroy().then(exit, exit);

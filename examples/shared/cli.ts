@@ -1,11 +1,12 @@
 /**
- * What the standalone examples on Deno, Bun and Hono do the same way around their server: the
+ * What the standalone examples (Node, Deno, Bun, Hono) do the same way around their server: the
  * command line read (usage on --help, exit 2 on a bad one), loadwise objects built (exit 2 on a
  * bad configuration), the `listening on` line, one line per balancer event, and SIGTERM/SIGINT
- * with a grace period. Runtime-neutral: each example passes its runtime's exit and signals.
+ * with a grace period (Node drains its own way). Runtime-neutral: each example passes its
+ * runtime's exit and signals.
  */
 import { LoadwiseError, type BalancerEvent } from '../../src/index.js';
-import { ArgsError, parseCliArgs, USAGE, type Config } from '../node/args.js';
+import { ArgsError, parseCliArgs, USAGE, type Config, type ParseOptions } from '../node/args.js';
 
 /** The runtime an example runs on, as this module needs it. */
 export interface Host {
@@ -24,17 +25,17 @@ export function fail(host: Host, status: 1 | 2, message: string): never {
   return host.exit(status);
 }
 
-/** The checked command line; prints the usage and exits 0 for --help, fails with 2 for a bad one. */
-export function readConfig(host: Host, args: readonly string[]): Config {
+/** The checked command line; prints `usage` and exits 0 for --help, fails with 2 for a bad one. */
+export function readConfig(host: Host, args: readonly string[], options: ParseOptions = {}, usage = USAGE): Config {
   let config: Config;
   try {
-    config = parseCliArgs(args);
+    config = parseCliArgs(args, options);
   } catch (error) {
     if (error instanceof ArgsError) fail(host, 2, error.message);
     throw error;
   }
   if (config.help) {
-    console.log(USAGE);
+    console.log(usage);
     host.exit(0);
   }
   return config;
