@@ -1088,3 +1088,19 @@ describe('withRetry: whatever throws, every lease is released exactly once (issu
     expect(lb.stats().map((x) => x.active)).toEqual([0, 0]);
   });
 });
+
+describe('withRetry over RoundRobin: retries do not skew the rotation', () => {
+  it('gives every target the same share of first tries although one of them always fails', async () => {
+    for (const ids of [['a', 'dead'], ['a', 'dead', 'c'], ['a', 'b', 'dead', 'd']]) {
+      const lb = new RoundRobin<string>(ids, { seed: 7 });
+      const firsts: Record<string, number> = {};
+      for (let i = 0; i < 12 * ids.length; i++) {
+        const calls: { id: string; attempt: number }[] = [];
+        await withRetry(lb, byTarget(new Set(['dead']), calls), { attempts: 2 });
+        firsts[calls[0]!.id] = (firsts[calls[0]!.id] ?? 0) + 1;
+      }
+      // Before: with two targets the dead one took every first try (each retry moved the rotation on).
+      expect(firsts).toEqual(Object.fromEntries(ids.map((id) => [id, 12])));
+    }
+  });
+});

@@ -23,7 +23,7 @@ class RoundRobinSelector<T extends Target> implements Selector<T> {
     else if (this.next >= n) this.next = 0;
   }
 
-  select(_key: string | undefined, filtered: boolean): number {
+  select(_key: string | undefined, filtered: boolean, _excluded: readonly Member<T>[], excludedCount: number): number {
     const ms = this.members;
     const n = ms.length;
     if (n === 0) return -1;
@@ -36,7 +36,10 @@ class RoundRobinSelector<T extends Target> implements Selector<T> {
         i = i + 1 === n ? 0 : i + 1;
       }
     }
-    this.next = i + 1 === n ? 0 : i + 1;
+    // A pick that excludes ids (a retry skipping the targets it tried) leaves the rotation where it
+    // was: otherwise every retry moves it on once more, and with a dead target the next request's
+    // first try lands on that same target again (2 targets: every first try; n: 1 in n − 1).
+    if (excludedCount === 0) this.next = i + 1 === n ? 0 : i + 1;
     return i;
   }
 }
