@@ -141,7 +141,8 @@ export function proxySuite({ runtime, script, tlsFlags, badArgs = [] }: ProxyUnd
   });
 
   const openssl = spawnSync('openssl', ['version']).status === 0;
-  describe.skipIf(!openssl)(`examples/${runtime}: HTTPS`, () => {
+  // CI installs openssl (.ci/run): there a missing one fails the test instead of skipping it.
+  describe.skipIf(!openssl && process.env.CI === undefined)(`examples/${runtime}: HTTPS`, () => {
     afterAll(cleanupSuite);
 
     it('terminates TLS with --tls-cert/--tls-key and forwards with X-Forwarded-Proto: https', { timeout: 15_000 }, async () => {

@@ -16,7 +16,7 @@ import { web, type HeadersLike, type RequestLike } from './web.js';
  *
  * @example
  * ```ts
- * createProxy({ balancer, sticky: { cookie: 'lw', secret: process.env.STICKY_SECRET!, maxAgeS: 3600 } });
+ * createProxy({ balancer, sticky: { cookie: 'lw', secret: stickySecret, maxAgeS: 3600 } }); // a secret from your configuration
  * ```
  */
 export interface StickyOptions {
