@@ -34,7 +34,15 @@ export type BalancedFetchOptions<T extends Target> = Omit<ForwardOptions<T>, 'ba
  */
 export type BalancedFetch = (input: string | WebRequest, init?: WebRequestInit) => Promise<WebResponse>;
 
-/** The runtime's own `RequestInit` type where the program has one; a plain object otherwise. */
+/**
+ * The runtime's own `RequestInit` type where the program has one; a plain object otherwise.
+ *
+ * @example
+ * ```ts
+ * const init: WebRequestInit = { method: 'POST', body: JSON.stringify({ name: 'ada' }) };
+ * await api('/v1/users', init);
+ * ```
+ */
 export type WebRequestInit = typeof globalThis extends { fetch: (input: never, init?: infer I) => unknown } ? I : Record<string, unknown>;
 
 /** The origin a relative path is first resolved against, only to normalise it; never contacted. */

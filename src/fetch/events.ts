@@ -14,6 +14,13 @@ import type { Target } from '../types.js';
  * - `rejected`: the proxy refused the request itself (400, 405, 413, 431);
  * - `client-abort`: the client went away first;
  * - `internal`: a bug or misconfiguration (a target without a URL, a throwing key function): 500.
+ *
+ * @example
+ * ```ts
+ * const onEvent = (e: ProxyEvent<Target>) => {
+ *   if (e.type === 'done' && (e.reason satisfies OutcomeReason) === 'no-target') alert('no backend left');
+ * };
+ * ```
  */
 export type OutcomeReason = 'response' | 'no-target' | 'failed' | 'timeout' | 'rejected' | 'client-abort' | 'internal';
 

@@ -52,7 +52,14 @@ function refusedWithin(error: unknown, start: number): boolean {
   return false;
 }
 
-/** `timeout` when `error` is a `TimeoutError` (ours, from `tryTimeoutMs`), `error` otherwise. */
+/**
+ * `timeout` when `error` is a `TimeoutError` (ours, from `tryTimeoutMs`), `error` otherwise.
+ *
+ * @example
+ * ```ts
+ * failureKind(new DOMException('late', 'TimeoutError')); // 'timeout'
+ * ```
+ */
 export function failureKind(error: unknown): FailureKind {
   return readField(error, 'name') === 'TimeoutError' ? 'timeout' : 'error';
 }

@@ -136,7 +136,15 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | n
 
 const SCRATCH = new Uint8Array(16);
 
-/** What the proxy itself saw of a request, for the forwarded headers. */
+/**
+ * What the proxy itself saw of a request, for the forwarded headers.
+ *
+ * @example
+ * ```ts
+ * const facts: ForwardedFacts = { peer: '203.0.113.9', trusted: false, proto: 'https', host: 'api.example' };
+ * setForwarded(headers, facts);
+ * ```
+ */
 export interface ForwardedFacts {
   /** The address of the peer that connected to the proxy, if the runtime said. */
   readonly peer: string | undefined;
@@ -174,7 +182,14 @@ export function setForwarded(headers: HeadersLike, facts: ForwardedFacts): void 
   headers.set('forwarded', previous === null || previous.trim() === '' ? element : `${previous}, ${element}`);
 }
 
-/** One RFC 7239 `Forwarded` element: `for=…;proto=…;host=…`, quoting what needs quotes. */
+/**
+ * One RFC 7239 `Forwarded` element: `for=…;proto=…;host=…`, quoting what needs quotes.
+ *
+ * @example
+ * ```ts
+ * forwardedElement('2001:db8::1', 'https', 'api.example'); // 'for="[2001:db8::1]";proto=https;host=api.example'
+ * ```
+ */
 export function forwardedElement(peer: string | undefined, proto: string, host: string): string {
   let element = `for=${peer === undefined || peer === '' ? 'unknown' : forwardedNode(peer)}`;
   element += `;proto=${proto}`;

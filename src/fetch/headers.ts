@@ -8,6 +8,11 @@ import type { HeadersLike } from './web.js';
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1, plus the non-standard `Keep-Alive` and
  * `Proxy-Connection`), removed in both directions; so is every header `Connection` names.
+ *
+ * @example
+ * ```ts
+ * HOP_BY_HOP_HEADERS.includes('keep-alive'); // true
+ * ```
  */
 export const HOP_BY_HOP_HEADERS: readonly string[] = [
   'connection',
@@ -41,7 +46,14 @@ export function removeHopByHop(headers: HeadersLike): void {
   for (const name of HOP_BY_HOP_HEADERS) headers.delete(name);
 }
 
-/** What is wrong with a request's header section: nothing, a forbidden character, or its size. */
+/**
+ * What is wrong with a request's header section: nothing, a forbidden character, or its size.
+ *
+ * @example
+ * ```ts
+ * const problem: HeaderProblem = checkHeaders(request.headers, 32_768); // 'ok' | 'bad-character' | 'too-large'
+ * ```
+ */
 export type HeaderProblem = 'ok' | 'bad-character' | 'too-large';
 
 /**
@@ -67,7 +79,14 @@ export function checkHeaders(headers: HeadersLike, maxBytes: number): HeaderProb
   return size > maxBytes ? 'too-large' : 'ok';
 }
 
-/** True when `value` holds CR, LF or NUL (RFC 9110 §5.5: never valid in a field value). */
+/**
+ * True when `value` holds CR, LF or NUL (RFC 9110 §5.5: never valid in a field value).
+ *
+ * @example
+ * ```ts
+ * hasForbiddenCharacter('a\r\nInjected: 1'); // true
+ * ```
+ */
 export function hasForbiddenCharacter(value: string): boolean {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);

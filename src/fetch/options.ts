@@ -131,7 +131,14 @@ export const FORWARD_OPTIONS = [
   'now',
 ];
 
-/** Default for `replayBodyBytes`: 1 MiB (Envoy's default per-request buffer limit). */
+/**
+ * Default for `replayBodyBytes`: 1 MiB (Envoy's default per-request buffer limit).
+ *
+ * @example
+ * ```ts
+ * createProxy({ balancer, replayBodyBytes: 8 * DEFAULT_REPLAY_BODY_BYTES }); // replay bodies up to 8 MiB
+ * ```
+ */
 export const DEFAULT_REPLAY_BODY_BYTES = 1_048_576;
 
 /** Checks the shared options (names already checked by the caller). */

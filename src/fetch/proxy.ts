@@ -110,9 +110,23 @@ function peerAddress(request: RequestLike, info: unknown): string | undefined {
   return undefined;
 }
 
-/** Default `maxHeaderBytes`: 32 KiB. */
+/**
+ * Default `maxHeaderBytes`: 32 KiB.
+ *
+ * @example
+ * ```ts
+ * createProxy({ balancer, maxHeaderBytes: 2 * DEFAULT_MAX_HEADER_BYTES });
+ * ```
+ */
 export const DEFAULT_MAX_HEADER_BYTES = 32_768;
-/** Default `maxBodyBytes`: 100 MiB. */
+/**
+ * Default `maxBodyBytes`: 100 MiB.
+ *
+ * @example
+ * ```ts
+ * createProxy({ balancer, maxBodyBytes: 4 * DEFAULT_MAX_BODY_BYTES }); // allow 400 MiB uploads
+ * ```
+ */
 export const DEFAULT_MAX_BODY_BYTES = 104_857_600;
 
 const PROXY_OPTIONS = [...FORWARD_OPTIONS, 'forwarded', 'preserveHost', 'maxHeaderBytes', 'maxBodyBytes', 'sticky'];

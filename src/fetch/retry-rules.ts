@@ -35,13 +35,27 @@ const NON_IDEMPOTENT = 4;
 /** Bits for the statuses, from bit 3 on, in this order. */
 const STATUSES = [500, 502, 503, 504, 403, 404, 429] as const;
 
-/** The cases of a `retry.on` list, parsed once. */
+/**
+ * The cases of a `retry.on` list, parsed once.
+ *
+ * @example
+ * ```ts
+ * const rules: RetryRules = parseRetryOn(['error', 'http_502']);
+ * ```
+ */
 export interface RetryRules {
   /** Bit set of the listed cases. */
   readonly mask: number;
 }
 
-/** nginx's default: `proxy_next_upstream error timeout`. */
+/**
+ * nginx's default: `proxy_next_upstream error timeout`.
+ *
+ * @example
+ * ```ts
+ * createProxy({ balancer, retry: { on: [...DEFAULT_RETRY_ON, 'http_503'] } });
+ * ```
+ */
 export const DEFAULT_RETRY_ON: readonly RetryOn[] = ['error', 'timeout'];
 
 /**
@@ -79,15 +93,38 @@ function statusBit(word: unknown): number {
   return i < 0 || `http_${STATUSES[i]}` !== word ? 0 : 8 << i;
 }
 
-/** nginx's non-idempotent methods (`NGX_HTTP_POST | NGX_HTTP_LOCK | NGX_HTTP_PATCH`). */
+/**
+ * nginx's non-idempotent methods (`NGX_HTTP_POST | NGX_HTTP_LOCK | NGX_HTTP_PATCH`).
+ *
+ * @example
+ * ```ts
+ * isNonIdempotent('POST'); // true
+ * isNonIdempotent('PUT');  // false: nginx replays PUT and DELETE
+ * ```
+ */
 export function isNonIdempotent(method: string): boolean {
   return method === 'POST' || method === 'PATCH' || method === 'LOCK';
 }
 
-/** Why a try failed without a response: the connection (`error`) or the time limit (`timeout`). */
+/**
+ * Why a try failed without a response: the connection (`error`) or the time limit (`timeout`).
+ *
+ * @example
+ * ```ts
+ * const kind: FailureKind = failureKind(error); // 'timeout' or 'error'
+ * ```
+ */
 export type FailureKind = 'error' | 'timeout';
 
-/** What the proxy knows of a request when a try of it failed or was answered. */
+/**
+ * What the proxy knows of a request when a try of it failed or was answered.
+ *
+ * @example
+ * ```ts
+ * const facts: TryFacts = { method: 'GET', sent: true, replayable: true, late: false };
+ * statusVerdict(parseRetryOn(['http_503']), 503, facts); // 'failure'
+ * ```
+ */
 export interface TryFacts {
   readonly method: string;
   /** Whether the request reached the target (false only for a refused or unresolvable connection). */

@@ -8,7 +8,14 @@ import { InvalidTargetError } from '../core/errors.js';
 import type { Target } from '../types.js';
 import { web } from './web.js';
 
-/** A target's base URL, split once: `http://10.0.0.1:8080/api` → origin and `/api`. */
+/**
+ * A target's base URL, split once: `http://10.0.0.1:8080/api` → origin and `/api`.
+ *
+ * @example
+ * ```ts
+ * const base: UpstreamBase = parseBase('http://10.0.0.1:8080/api'); // { origin: 'http://10.0.0.1:8080', path: '/api' }
+ * ```
+ */
 export interface UpstreamBase {
   /** `scheme://host:port`. */
   readonly origin: string;
@@ -78,7 +85,15 @@ export function upstreamUrl(base: UpstreamBase, path: string): string {
   return base.origin + base.path + path;
 }
 
-/** Where a target's base URL comes from: its `url` field (or the string target itself), or a function. */
+/**
+ * Where a target's base URL comes from: its `url` field (or the string target itself), or a function.
+ *
+ * @example
+ * ```ts
+ * const url: TargetUrl<{ id: string; host: string }> = (t) => `http://${t.host}:8080`;
+ * createProxy({ balancer, url });
+ * ```
+ */
 export type TargetUrl<T extends Target> = (target: T) => string | { toString(): string };
 
 /** Caches each target's parsed base URL, re-parsing only when the URL text changes. */

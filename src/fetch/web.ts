@@ -5,7 +5,14 @@
  */
 import type { AbortSignalLike, RuntimeAbortSignal } from '../core/runtime.js';
 
-/** The part of `Headers` the HTTP layer uses. */
+/**
+ * The part of `Headers` the HTTP layer uses.
+ *
+ * @example
+ * ```ts
+ * const headers: HeadersLike = new Headers({ accept: 'application/json' });
+ * ```
+ */
 export interface HeadersLike {
   get(name: string): string | null;
   has(name: string): boolean;
@@ -15,27 +22,55 @@ export interface HeadersLike {
   forEach(callback: (value: string, name: string) => void): void;
 }
 
-/** What a stream reader's `read()` resolves to. */
+/**
+ * What a stream reader's `read()` resolves to.
+ *
+ * @example
+ * ```ts
+ * const { done, value }: ReadResultLike = await reader.read();
+ * ```
+ */
 export interface ReadResultLike {
   readonly done: boolean;
   readonly value?: Uint8Array | undefined;
 }
 
-/** The part of `ReadableStreamDefaultReader` the HTTP layer uses. */
+/**
+ * The part of `ReadableStreamDefaultReader` the HTTP layer uses.
+ *
+ * @example
+ * ```ts
+ * const reader: StreamReaderLike = response.body!.getReader();
+ * ```
+ */
 export interface StreamReaderLike {
   read(): Promise<ReadResultLike>;
   cancel(reason?: unknown): Promise<void>;
   releaseLock(): void;
 }
 
-/** The part of a byte `ReadableStream` the HTTP layer uses. */
+/**
+ * The part of a byte `ReadableStream` the HTTP layer uses.
+ *
+ * @example
+ * ```ts
+ * const body: ByteStreamLike | null = response.body;
+ * ```
+ */
 export interface ByteStreamLike {
   readonly locked: boolean;
   getReader(): StreamReaderLike;
   cancel(reason?: unknown): Promise<void>;
 }
 
-/** The part of `Request` the HTTP layer reads. */
+/**
+ * The part of `Request` the HTTP layer reads.
+ *
+ * @example
+ * ```ts
+ * const request: RequestLike = new Request('http://proxy.example/v1/users');
+ * ```
+ */
 export interface RequestLike {
   readonly method: string;
   readonly url: string;
@@ -44,7 +79,14 @@ export interface RequestLike {
   readonly signal?: AbortSignalLike | undefined;
 }
 
-/** The part of `Response` the HTTP layer reads. */
+/**
+ * The part of `Response` the HTTP layer reads.
+ *
+ * @example
+ * ```ts
+ * const response: ResponseLike = await fetch('http://10.0.0.1:8080/');
+ * ```
+ */
 export interface ResponseLike {
   readonly status: number;
   readonly statusText: string;
@@ -100,10 +142,22 @@ export type UpstreamFetch = {
  * The runtime's own `Request` type wherever the program has one (the DOM lib, `@types/node`,
  * Deno, Bun), so a handler from `createProxy` is what `Deno.serve` and `Bun.serve` expect;
  * {@link RequestLike} otherwise.
+ *
+ * @example
+ * ```ts
+ * const handler = (request: WebRequest) => proxy(request);
+ * ```
  */
 export type WebRequest = typeof globalThis extends { Request: { prototype: infer R } } ? R : RequestLike;
 
-/** The runtime's own `Response` type wherever the program has one; {@link ResponseLike} otherwise. */
+/**
+ * The runtime's own `Response` type wherever the program has one; {@link ResponseLike} otherwise.
+ *
+ * @example
+ * ```ts
+ * const answer: Promise<WebResponse> = proxy(request);
+ * ```
+ */
 export type WebResponse = typeof globalThis extends { Response: { prototype: infer R } } ? R : ResponseLike;
 
 interface UnderlyingSource {
