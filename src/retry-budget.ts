@@ -22,19 +22,19 @@ export interface RetryBudgetOptions {
    * 10 000. The window slides in tenths of `ttlMs`, so an entry counts for more than
    * `0.9 × ttlMs` and at most `ttlMs`.
    */
-  readonly ttlMs?: number;
+  readonly ttlMs?: number | undefined;
   /**
    * Retries always allowed, per second, whatever the traffic; a finite number ≥ 0, default 10.
    * Averaged over the window: up to `minRetriesPerSec × ttlMs / 1000` retries per window.
    */
-  readonly minRetriesPerSec?: number;
+  readonly minRetriesPerSec?: number | undefined;
   /**
    * Retries allowed per request in the window, on top of the minimum; a number from 0 to 1000,
    * default 0.2 (retries add at most 20 % to the load).
    */
-  readonly percentCanRetry?: number;
+  readonly percentCanRetry?: number | undefined;
   /** Monotonic clock in milliseconds, default `performance.now()`. */
-  readonly now?: Clock;
+  readonly now?: Clock | undefined;
 }
 
 /**

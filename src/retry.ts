@@ -63,7 +63,7 @@ export interface RetryBackoff {
   /** Upper bound of the first retry's delay, in ms; a finite number > 0. */
   readonly baseMs: number;
   /** Cap on the upper bound, in ms; ≥ `baseMs`, default `10 × baseMs` (as Envoy). */
-  readonly maxMs?: number;
+  readonly maxMs?: number | undefined;
 }
 
 /**
@@ -82,28 +82,28 @@ export interface RetryBackoff {
  */
 export interface RetryOptions<R = unknown> {
   /** Tries in all, the first included; an integer ≥ 1, default 2. Each try goes to a target not yet tried. */
-  readonly attempts?: number;
+  readonly attempts?: number | undefined;
   /** Routing key passed to every `acquire` (hash balancers route by it). */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /**
    * Ids no attempt may go to (say, targets cooling down after a 429); the ids already tried are
    * added for each retry. Unknown ids are ignored, as in `PickRequest.exclude`.
    */
-  readonly exclude?: readonly string[];
+  readonly exclude?: readonly string[] | undefined;
   /**
    * An id the first attempt goes to while it is eligible (a sticky session's target): that
    * acquire excludes every other id. When the preferred target is not eligible (down, ejected, at
    * `maxActive`, excluded, or no longer a member), the first attempt goes to the balancer's own
    * choice; retries go to untried targets as always. Costs O(n) on the first acquire.
    */
-  readonly prefer?: string;
+  readonly prefer?: string | undefined;
   /**
    * Time limit in ms for each attempt (Envoy `per_try_timeout`); a finite number > 0 and
    * ≤ 2^31 − 1. An attempt that has not settled in time is aborted (its signal's reason is a
    * `TimeoutError`) and fails with that `TimeoutError`, which `isRetryable` judges like any other
    * failure; the call moves on at once, without waiting for `fn` to notice the abort.
    */
-  readonly tryTimeoutMs?: number;
+  readonly tryTimeoutMs?: number | undefined;
   /**
    * Judges the value of an attempt that resolved (nginx `proxy_next_upstream http_503`): return
    * `'failure'` to move on to another target and count this one as failed, `'next'` to move on
@@ -114,9 +114,9 @@ export interface RetryOptions<R = unknown> {
    * last upstream's response to the client. Turned-down values go to `discard` and into
    * {@link RetryError.errors}.
    */
-  readonly retryOnResult?: (value: R, attempt: number) => RetryVerdict | false | null | undefined;
+  readonly retryOnResult?: ((value: R, attempt: number) => RetryVerdict | false | null | undefined) | undefined;
   /** Disposes of a value that `retryOnResult` turned down (say, cancels a response body). */
-  readonly discard?: (value: R) => void;
+  readonly discard?: ((value: R) => void) | undefined;
   /**
    * Keeps the lease of the accepted attempt open past the call: `hold(value, release)` returns
    * what the call resolves to, and the lease is released (with the latency measured when the
@@ -124,47 +124,47 @@ export interface RetryOptions<R = unknown> {
    * ends, so least-connections balancers count it as in flight until then. Without it the lease
    * is released as a success before the call resolves.
    */
-  readonly hold?: (value: R, release: (ok?: boolean) => void) => R;
+  readonly hold?: ((value: R, release: (ok?: boolean) => void) => R) | undefined;
   /**
    * Time limit in ms for the whole call, attempts and backoff delays included; a finite number
    * > 0 and ≤ 2^31 − 1. When it passes, the attempt in flight is aborted (its signal's reason is
    * a `TimeoutError`), its lease is released as a failure, and the call rejects with a
    * {@link RetryError} coded `ERR_RETRY_TIMEOUT`.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /**
    * The caller's signal. Aborting it stops at once: the attempt in flight is aborted with the
    * same reason, its lease is released as a success (a cancelled request is not the target's
    * failure, as in Envoy), no more attempts start, and the call rejects with `signal.reason`.
    */
-  readonly signal?: AbortSignalLike;
+  readonly signal?: AbortSignalLike | undefined;
   /**
    * Decides, for every failed attempt (the last one too), whether the error may be retried;
    * `attempt` is the 1-based number of the attempt that failed. Returning `false` makes the
    * call reject with that very error, not a {@link RetryError}. Default: every error is
    * retryable (a caller's abort never reaches it).
    */
-  readonly isRetryable?: (error: unknown, attempt: number) => boolean;
+  readonly isRetryable?: ((error: unknown, attempt: number) => boolean) | undefined;
   /** Delay between attempts; none by default (a retry goes to another target at once). */
-  readonly backoff?: RetryBackoff;
+  readonly backoff?: RetryBackoff | undefined;
   /**
    * A retry budget shared by many calls: the call deposits once and every retry must withdraw
    * first; when the budget says no, the call rejects with a {@link RetryError} coded
    * `ERR_RETRY_BUDGET_EXHAUSTED`. Any object with `deposit()` and `tryWithdraw()` works.
    */
-  readonly budget?: Pick<RetryBudget, 'deposit' | 'tryWithdraw'>;
+  readonly budget?: Pick<RetryBudget, 'deposit' | 'tryWithdraw'> | undefined;
   /**
    * Clock for the latency reported with each release, in ms; default `performance.now()`. When a
    * reading throws, is not a finite number, or gives a negative latency (the clock went back),
    * that release reports no latency; the attempt's outcome is unaffected.
    */
-  readonly now?: Clock;
+  readonly now?: Clock | undefined;
   /**
    * `[0, 1)` random source for the backoff jitter; default a seeded PRNG. Values below 0 count
    * as 0 and values at or above 1 as just below 1; NaN or a non-number ends the call with an
    * `InvalidOptionError` for `random` (the lease in hand released first).
    */
-  readonly random?: RandomSource;
+  readonly random?: RandomSource | undefined;
 }
 
 /**
@@ -349,7 +349,7 @@ function parseOptions<R>(options: RetryOptions<R> | undefined): Parsed<R> {
       throw new InvalidOptionError('backoff', backoff, 'an object { baseMs, maxMs? }');
     }
     for (const name of Object.keys(backoff)) {
-      if (name !== 'baseMs' && name !== 'maxMs') {
+      if (name !== 'baseMs' && name !== 'maxMs' && (backoff as unknown as Record<string, unknown>)[name] !== undefined) {
         throw new InvalidOptionError(`backoff.${name}`, (backoff as unknown as Record<string, unknown>)[name], 'a known option: baseMs, maxMs');
       }
     }

@@ -25,11 +25,11 @@ export type Target =
       /** Unique, stable id; what hashing, `exclude` and stats use. */
       readonly id: string;
       /** A number from `MIN_WEIGHT` (1e-9) to `MAX_WEIGHT` (1e9), default 1. */
-      readonly weight?: number;
+      readonly weight?: number | undefined;
       /** Used only while no primary target is eligible (nginx `backup`). */
-      readonly backup?: boolean;
+      readonly backup?: boolean | undefined;
       /** Skip this target while it holds this many open leases (nginx `max_conns`); an integer ≥ 1. */
-      readonly maxActive?: number;
+      readonly maxActive?: number | undefined;
     };
 
 /**
@@ -44,9 +44,9 @@ export type Target =
  */
 export interface PickRequest {
   /** Routing key for the hash family; ignored by the other balancers. */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /** Ids to skip for this one pick, e.g. targets already tried by a retry. Unknown ids are ignored. */
-  readonly exclude?: readonly string[];
+  readonly exclude?: readonly string[] | undefined;
 }
 
 /**
@@ -58,7 +58,7 @@ export interface PickRequest {
  * lease.release({ ok: res.status < 500, latencyMs: 12.5 });
  * ```
  */
-export type Outcome = 'success' | 'failure' | { readonly ok: boolean; readonly latencyMs?: number };
+export type Outcome = 'success' | 'failure' | { readonly ok: boolean; readonly latencyMs?: number | undefined };
 
 /**
  * One open request on a target: returned by `acquire`, closed by `release`. While open it
@@ -174,26 +174,26 @@ export interface Balancer<T extends Target = Target> {
  */
 export interface BalancerOptions {
   /** Seed for the built-in PRNG; the same seed gives the same picks on every runtime. */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /**
    * A `[0, 1)` random source to use instead of the built-in PRNG (overrides `seed`). A value
    * below 0 counts as 0 and one at or above 1 as just below 1; NaN or a non-number makes the
    * pick throw `InvalidOptionError` (`ERR_INVALID_OPTION`, option `random`) and changes nothing.
    */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /**
    * Monotonic clock in milliseconds, default `performance.now()`. A reading that throws or is
    * not a finite number (converted as `Number(x)` would) counts as the previous good one (time
    * stands still); a latency measured as negative (the clock went back) is dropped, never
    * recorded.
    */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
   /**
    * Passive failure counting (nginx `max_fails` / `fail_timeout`): `true` for nginx's defaults
    * (1 failure, 10 s), or `{ maxFails, failTimeoutMs }`. Failures are leases released with a
    * failed outcome. A balancer with a single target never takes it out (nginx's rule).
    */
-  readonly passive?: boolean | PassiveOptions;
+  readonly passive?: boolean | PassiveOptions | undefined;
   /**
    * Outlier detection (Envoy `outlier_detection`): `true` for Envoy's defaults (5 failures in a
    * row eject a target for 30 s, longer on every ejection, at most 10 % of the targets out at
@@ -201,7 +201,7 @@ export interface BalancerOptions {
    * success-rate and failure-percentage ejection. Ejected targets show as `ejected` in
    * `stats()` and are reported as `eject` / `return` events with reason `outlier`.
    */
-  readonly outlier?: boolean | OutlierOptions;
+  readonly outlier?: boolean | OutlierOptions | undefined;
   /**
    * Slow start (Envoy `slow_start_config`): targets added after construction, or back in
    * rotation after being down, failed, ejected or unhealthy, ramp their effective weight up over
@@ -209,14 +209,14 @@ export interface BalancerOptions {
    * `WeightedRandom`, `LeastConnections`, `PowerOfTwoChoices`, `PeakEwma`, `LeastTime`, `Hcl`) route
    * on it; elsewhere it has no effect.
    */
-  readonly slowStart?: SlowStartOptions;
+  readonly slowStart?: SlowStartOptions | undefined;
   /**
    * Envoy's panic threshold, in percent (`true` = 50): when fewer targets than this are healthy,
    * route to all of them regardless of health. Decided again at every health transition,
    * `markDown`/`markUp`, `add`, `remove` and `setTargets` (Envoy recomputes it whenever a host
    * set changes). Off by default.
    */
-  readonly panicThreshold?: number | true;
+  readonly panicThreshold?: number | true | undefined;
   /** Called on every health transition; a listener that throws is ignored. */
-  readonly onEvent?: (event: BalancerEvent) => void;
+  readonly onEvent?: ((event: BalancerEvent) => void) | undefined;
 }

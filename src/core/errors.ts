@@ -77,6 +77,7 @@ Object.defineProperty(LoadwiseError.prototype, brand, { value: true });
  * ```
  */
 export class NoTargetError extends LoadwiseError {
+  declare readonly code: 'ERR_NO_TARGET' | 'ERR_TARGETS_AT_CAPACITY';
   /** How many targets the balancer holds (0 means it is empty). */
   readonly size: number;
 
@@ -101,6 +102,7 @@ export class NoTargetError extends LoadwiseError {
  * ```
  */
 export class InvalidWeightError extends LoadwiseError {
+  declare readonly code: 'ERR_INVALID_WEIGHT';
   /**
    * @param id - the target's id.
    * @param weight - the rejected value.
@@ -122,6 +124,7 @@ export class InvalidWeightError extends LoadwiseError {
  * ```
  */
 export class InvalidIdError extends LoadwiseError {
+  declare readonly code: 'ERR_INVALID_ID';
   constructor(id: unknown) {
     super('ERR_INVALID_ID', `invalid target id ${describe(id)}: expected a non-empty string`);
   }
@@ -138,6 +141,7 @@ export class InvalidIdError extends LoadwiseError {
  * ```
  */
 export class InvalidTargetError extends LoadwiseError {
+  declare readonly code: 'ERR_INVALID_TARGET';
   constructor(message: string) {
     super('ERR_INVALID_TARGET', message);
   }
@@ -154,6 +158,7 @@ export class InvalidTargetError extends LoadwiseError {
  * ```
  */
 export class DuplicateIdError extends LoadwiseError {
+  declare readonly code: 'ERR_DUPLICATE_ID';
   constructor(id: string) {
     super('ERR_DUPLICATE_ID', `duplicate target id ${JSON.stringify(id)}`);
   }
@@ -170,6 +175,7 @@ export class DuplicateIdError extends LoadwiseError {
  * ```
  */
 export class UnknownIdError extends LoadwiseError {
+  declare readonly code: 'ERR_UNKNOWN_ID';
   constructor(id: string) {
     super('ERR_UNKNOWN_ID', `unknown target id ${JSON.stringify(id)}`);
   }
@@ -188,6 +194,7 @@ export class UnknownIdError extends LoadwiseError {
  * ```
  */
 export class InvalidOptionError extends LoadwiseError {
+  declare readonly code: 'ERR_INVALID_OPTION';
   /** The option's name. */
   readonly option: string;
 
@@ -211,6 +218,7 @@ export class InvalidOptionError extends LoadwiseError {
  * ```
  */
 export class InvalidOutcomeError extends LoadwiseError {
+  declare readonly code: 'ERR_INVALID_OUTCOME';
   constructor(outcome: unknown) {
     super('ERR_INVALID_OUTCOME', `invalid outcome ${describe(outcome)}: expected 'success', 'failure' or { ok: boolean, latencyMs?: number }`);
   }

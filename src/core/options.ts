@@ -6,8 +6,9 @@ export const COMMON_OPTIONS = ['seed', 'random', 'now', 'passive', 'outlier', 's
 
 /**
  * Rejects options that are not an object, and option names that are not in `known` (usually a
- * typo that would otherwise be silently ignored). With a `prefix` (a nested option group such as
- * `outlier`), errors name the option as `prefix.name`.
+ * typo that would otherwise be silently ignored). A name whose value is `undefined` counts as
+ * absent, as every option does, so it is never rejected. With a `prefix` (a nested option group
+ * such as `outlier`), errors name the option as `prefix.name`.
  */
 export function checkOptionNames(options: unknown, known: readonly string[], prefix?: string): void {
   if (options === undefined) return;
@@ -15,7 +16,7 @@ export function checkOptionNames(options: unknown, known: readonly string[], pre
     throw new InvalidOptionError(prefix ?? 'options', options, 'an object');
   }
   for (const name of Object.keys(options)) {
-    if (!known.includes(name)) {
+    if (!known.includes(name) && (options as Record<string, unknown>)[name] !== undefined) {
       throw new InvalidOptionError(
         prefix === undefined ? name : `${prefix}.${name}`,
         (options as Record<string, unknown>)[name],

@@ -44,14 +44,14 @@ export type ConsistentHashCompat = 'nginx' | 'ketama' | 'hashring';
  */
 export interface ConsistentHashOptions extends HashBalancerOptions {
   /** Reproduce another implementation's ring exactly; omit for the fast default ring. */
-  readonly compat?: ConsistentHashCompat;
+  readonly compat?: ConsistentHashCompat | undefined;
   /**
    * Default mode only: ring points per unit of weight, an integer from 1 to 1,048,576; default
    * `DEFAULT_POINTS_PER_WEIGHT`. More points balance better (a target's share deviates
    * from its weight's by about 1/√points) and cost 8 bytes each. Lowered for every target alike
    * when the ring would exceed `MAX_RING_POINTS`.
    */
-  readonly pointsPerWeight?: number;
+  readonly pointsPerWeight?: number | undefined;
 }
 
 /**

@@ -62,7 +62,7 @@ export interface MaglevOptions extends HashBalancerOptions {
    * recommends M ≥ 100 × n (≤ 1 % imbalance). Memory is 4 bytes per entry, and a build takes
    * O(M log M).
    */
-  readonly tableSize?: number;
+  readonly tableSize?: number | undefined;
 }
 
 /** Validates `tableSize`: a prime in [2, MAGLEV_MAX_TABLE_SIZE]. */

@@ -17,7 +17,7 @@ export interface HashBalancerOptions extends BalancerOptions {
    * `acquire(key)` would), so with no lease open it is the plain hash choice. Must be > 1; omit
    * to disable.
    */
-  readonly loadFactor?: number;
+  readonly loadFactor?: number | undefined;
 }
 
 /** Validates `loadFactor`: a finite number > 1, or undefined (0 = disabled). */

@@ -113,24 +113,24 @@ export interface HealthChange<T extends Target = Target> {
  */
 export interface HealthCheckerOptions<T extends Target = Target> {
   /** Time between the starts of two rounds of probes, in ms; default 5,000. */
-  readonly intervalMs?: number;
+  readonly intervalMs?: number | undefined;
   /**
    * How long a probe may take before it counts as failed and its signal is aborted, in ms;
    * default `min(1,000, intervalMs)`. It may exceed `intervalMs`: a target whose probe is
    * still running simply skips the rounds that come meanwhile.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /**
    * Spread of the interval, as a fraction from 0 to 1 (default 0.1): each round starts
    * `intervalMs × (1 ± jitter)` after the previous one, uniformly, so that many checkers
    * started together drift apart (HAProxy `spread-checks`) while the mean rate stays
    * `1 / intervalMs`.
    */
-  readonly jitter?: number;
+  readonly jitter?: number | undefined;
   /** Consecutive successful checks that bring an unhealthy target back (HAProxy `rise`); default 2. */
-  readonly healthyThreshold?: number;
+  readonly healthyThreshold?: number | undefined;
   /** Consecutive failed checks that take a healthy target out (HAProxy `fall`); default 3. */
-  readonly unhealthyThreshold?: number;
+  readonly unhealthyThreshold?: number | undefined;
   /**
    * The state a target has when the checker first sees it; default `'healthy'` (HAProxy: a
    * server starts up and needs `fall` failures to go down). With `'unhealthy'` (Envoy's
@@ -139,17 +139,17 @@ export interface HealthCheckerOptions<T extends Target = Target> {
    * first check succeeds the target is healthy at once (Envoy's startup rule), otherwise it needs
    * `healthyThreshold` consecutive successes like any unhealthy target.
    */
-  readonly initialState?: HealthState;
+  readonly initialState?: HealthState | undefined;
   /** Seed for the built-in PRNG that draws the jitter. */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /** A `[0, 1)` random source for the jitter instead of the built-in PRNG (overrides `seed`). */
-  readonly random?: () => number;
+  readonly random?: (() => number) | undefined;
   /** Clock in ms for the `at` of {@link HealthChange}; default `performance.now()`. */
-  readonly now?: () => number;
+  readonly now?: (() => number) | undefined;
   /** Timer functions; default the runtime's `setTimeout` / `clearTimeout`, looked up at call time. */
-  readonly timers?: HealthTimers;
+  readonly timers?: HealthTimers | undefined;
   /** Called on every transition; a listener that throws is ignored. */
-  readonly onChange?: (change: HealthChange<T>) => void;
+  readonly onChange?: ((change: HealthChange<T>) => void) | undefined;
 }
 
 const OPTION_NAMES = [

@@ -48,39 +48,39 @@ import type { Target } from '../types.js';
  */
 export interface OutlierOptions {
   /** Failures in a row that eject a target; default 5, 0 turns this check off (Envoy `consecutive_5xx`). */
-  readonly consecutiveFailures?: number;
+  readonly consecutiveFailures?: number | undefined;
   /** Time between success-rate / failure-percentage passes in ms, > 0; default 10,000 (Envoy `interval`). */
-  readonly intervalMs?: number;
+  readonly intervalMs?: number | undefined;
   /** Ejection time of a first ejection in ms, > 0; default 30,000 (Envoy `base_ejection_time`). */
-  readonly baseEjectionTimeMs?: number;
+  readonly baseEjectionTimeMs?: number | undefined;
   /** Cap on the ejection time in ms, ≥ `baseEjectionTimeMs`; default 300,000 or the base if larger (Envoy `max_ejection_time`). */
-  readonly maxEjectionTimeMs?: number;
+  readonly maxEjectionTimeMs?: number | undefined;
   /** Most targets ejected at once, in percent, 0–100 (one may always be); default 10 (Envoy `max_ejection_percent`). */
-  readonly maxEjectionPercent?: number;
+  readonly maxEjectionPercent?: number | undefined;
   /** Success-rate ejection; `true` for Envoy's defaults. Off when absent. */
-  readonly successRate?: true | SuccessRateOptions;
+  readonly successRate?: true | SuccessRateOptions | undefined;
   /** Failure-percentage ejection; `true` for Envoy's defaults. Off when absent. */
-  readonly failurePercentage?: true | FailurePercentageOptions;
+  readonly failurePercentage?: true | FailurePercentageOptions | undefined;
 }
 
 /** Success-rate ejection settings (Envoy `success_rate_*`). */
 export interface SuccessRateOptions {
   /** Targets with enough volume needed for the check to run; default 5. */
-  readonly minimumHosts?: number;
+  readonly minimumHosts?: number | undefined;
   /** Releases in the interval for a target to count; default 100. */
-  readonly requestVolume?: number;
+  readonly requestVolume?: number | undefined;
   /** Standard deviations below the mean, in thousandths (1900 = 1.9); default 1900. */
-  readonly stdevFactor?: number;
+  readonly stdevFactor?: number | undefined;
 }
 
 /** Failure-percentage ejection settings (Envoy `failure_percentage_*`). */
 export interface FailurePercentageOptions {
   /** Failure percentage at or above which a target is ejected, 0–100; default 85. */
-  readonly threshold?: number;
+  readonly threshold?: number | undefined;
   /** Targets with enough volume needed for the check to run; default 5. */
-  readonly minimumHosts?: number;
+  readonly minimumHosts?: number | undefined;
   /** Releases in the interval for a target to count; default 50. */
-  readonly requestVolume?: number;
+  readonly requestVolume?: number | undefined;
 }
 
 interface SuccessRatePolicy {

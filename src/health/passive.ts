@@ -14,9 +14,9 @@ import type { Target } from '../types.js';
  */
 export interface PassiveOptions {
   /** Failures within `failTimeoutMs` that take a target out; default 1 (nginx). */
-  readonly maxFails?: number;
+  readonly maxFails?: number | undefined;
   /** The counting window and the time out of rotation, in ms; default 10,000 (nginx). */
-  readonly failTimeoutMs?: number;
+  readonly failTimeoutMs?: number | undefined;
 }
 
 /** Validated passive-failure settings. */

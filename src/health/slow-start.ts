@@ -34,9 +34,9 @@ export interface SlowStartOptions {
   /** Length of the ramp in ms, > 0 (Envoy `slow_start_window`). */
   readonly windowMs: number;
   /** Ramp curve exponent's inverse, > 0; 1 is linear, larger ramps faster early (Envoy `aggression`). Default 1. */
-  readonly aggression?: number;
+  readonly aggression?: number | undefined;
   /** Floor of the ramp in percent of the weight, > 0 and ≤ 100 (Envoy `min_weight_percent`). Default 10. */
-  readonly minWeightPercent?: number;
+  readonly minWeightPercent?: number | undefined;
 }
 
 /** Validated slow-start settings. */

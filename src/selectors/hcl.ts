@@ -57,19 +57,19 @@ export type HclProbe<T extends Target = Target> = (target: T, signal: ProbeSigna
  */
 export interface HclOptions<T extends Target = Target> extends BalancerOptions {
   /** Distinct candidates compared per pick, 2 or more (capped at the number available); default 3, the r_probe of Prequal's testbed. */
-  readonly choices?: number;
+  readonly choices?: number | undefined;
   /** Q_RIF: a candidate is hot when its load exceeds this quantile of recent loads; from 0 to 1, default 0.84 (Prequal's testbed Q_RIF, 2^−0.25 ≈ 0.84; the paper recommends 0.6 to 0.9). */
-  readonly quantile?: number;
+  readonly quantile?: number | undefined;
   /** Optional active probe; probing runs between `startProbing()` and `stopProbing()`. */
-  readonly probe?: HclProbe<T>;
+  readonly probe?: HclProbe<T> | undefined;
   /** Time between the starts of two probe rounds (every target once), in ms; default 1,000. Needs `probe`. */
-  readonly probeIntervalMs?: number;
+  readonly probeIntervalMs?: number | undefined;
   /** How long a probe may take before its answer is ignored, in ms; default `min(1,000, probeIntervalMs)`. Needs `probe`. */
-  readonly probeTimeoutMs?: number;
+  readonly probeTimeoutMs?: number | undefined;
   /** How long a load report (probe or `reportLoad`) stays in use, in ms; default `3 × probeIntervalMs`. */
-  readonly maxReportAgeMs?: number;
+  readonly maxReportAgeMs?: number | undefined;
   /** Timer functions for probing; default the runtime's `setTimeout` / `clearTimeout`. Needs `probe`. */
-  readonly timers?: HealthTimers;
+  readonly timers?: HealthTimers | undefined;
 }
 
 const OPTION_NAMES = ['choices', 'quantile', 'probe', 'probeIntervalMs', 'probeTimeoutMs', 'maxReportAgeMs', 'timers'] as const;

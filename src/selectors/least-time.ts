@@ -21,7 +21,7 @@ export interface LeastTimeOptions extends BalancerOptions {
    * smoothing: the latest response only) to 99; default 90, as Angie's `least_time ...
    * factor=` and `response_time_factor`.
    */
-  readonly factor?: number;
+  readonly factor?: number | undefined;
   /**
    * `'decay'` (default): between responses an average decays toward 0 with time, by
    * `exp(−Δt / decayMs)`, as Finagle's peak EWMA decays an idle target's estimate; so a target
@@ -29,12 +29,12 @@ export interface LeastTimeOptions extends BalancerOptions {
    * `'angie'`: Angie's `least_time` exactly; an average only changes when a response arrives,
    * so a target avoided for being slow is avoided until load elsewhere makes it the cheapest.
    */
-  readonly mode?: LeastTimeMode;
+  readonly mode?: LeastTimeMode | undefined;
   /**
    * τ of the `'decay'` mode in ms: an average untouched for τ · ln 2 has halved; a finite number
    * > 0, default 5,000. Not allowed with `mode: 'angie'`.
    */
-  readonly decayMs?: number;
+  readonly decayMs?: number | undefined;
 }
 
 /**

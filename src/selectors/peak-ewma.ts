@@ -39,18 +39,18 @@ export interface PeakEwmaOptions extends BalancerOptions {
    * τ, the decay time of the estimate in ms (Finagle's `decayTime`, Linkerd's `EWMA_DECAY`);
    * default 10,000. An estimate halves in τ·ln 2 (≈ 6.9 s by default) without new samples.
    */
-  readonly decayMs?: number;
+  readonly decayMs?: number | undefined;
   /** How many distinct candidates to compare, 2 or more (capped at the number available); default 2. */
-  readonly choices?: number;
+  readonly choices?: number | undefined;
   /** How targets without history are costed; default `'default-rtt'`. See {@link PeakEwmaNoHistory}. */
-  readonly noHistory?: PeakEwmaNoHistory;
+  readonly noHistory?: PeakEwmaNoHistory | undefined;
   /** The estimate a new target starts with under `noHistory: 'default-rtt'`, in ms; default 30 (Linkerd's `EWMA_DEFAULT_RTT`). */
-  readonly defaultRttMs?: number;
+  readonly defaultRttMs?: number | undefined;
   /**
    * The cost of a target with no history and requests in flight under `noHistory: 'penalty'`;
    * default Finagle's `Long.MaxValue >> 16` ns expressed in ms (≈ 1.4 × 10⁸, 39 hours).
    */
-  readonly penalty?: number;
+  readonly penalty?: number | undefined;
 }
 
 const OPTION_NAMES = ['decayMs', 'choices', 'noHistory', 'defaultRttMs', 'penalty'] as const;

@@ -16,7 +16,7 @@ import type { BalancerOptions, Target } from '../types.js';
  */
 export interface PowerOfTwoChoicesOptions extends BalancerOptions {
   /** How many distinct candidates to compare, 2 or more (capped at the number available); default 2. */
-  readonly choices?: number;
+  readonly choices?: number | undefined;
 }
 
 /** Draw attempts per wanted candidate before falling back to an exact O(n) draw. */

@@ -357,8 +357,18 @@ export function capacityRps(servers: readonly ServerSpec[]): number {
  */
 export function cluster(count: number, spec: ServerSpec, overrides: Readonly<Record<number, Partial<ServerSpec>>> = {}): ServerSpec[] {
   const out: ServerSpec[] = [];
-  for (let i = 0; i < count; i++) out.push({ id: defaultId(i), ...spec, ...overrides[i] });
+  for (let i = 0; i < count; i++) out.push(definedFields<ServerSpec>([{ id: defaultId(i) }, spec, overrides[i]]));
   return out;
+}
+
+/** Later objects' fields over earlier ones', where defined: a field set to `undefined` counts as absent. */
+function definedFields<O>(parts: readonly (object | undefined)[]): O {
+  const out: Record<string, unknown> = {};
+  for (const part of parts) {
+    if (part === undefined) continue;
+    for (const [name, value] of Object.entries(part)) if (value !== undefined) out[name] = value;
+  }
+  return out as O;
 }
 
 /**
@@ -410,7 +420,7 @@ export function offeredUtilisation(s: Scenario): number | null {
  */
 export interface SimulateOptions {
   /** Overrides the scenario's seed. */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
 }
 
 /**

@@ -13,9 +13,9 @@ import type { AlgorithmResult, ScenarioDefinition, ScenarioResult } from './type
  */
 export interface RunOptions {
   /** Overrides the scenario's seed. */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /** Run only the algorithms with these names, in the definition's order. */
-  readonly only?: readonly string[];
+  readonly only?: readonly string[] | undefined;
 }
 
 /**

@@ -11,16 +11,16 @@ import type { AlgorithmResult, ScenarioResult } from './types.js';
  */
 export interface SvgOptions {
   /** Default the scenario's name and description. */
-  readonly title?: string;
+  readonly title?: string | undefined;
   /** Width of the whole image in px, default 880. */
-  readonly width?: number;
+  readonly width?: number | undefined;
   /** Height of the whole image in px, default 440. */
-  readonly height?: number;
+  readonly height?: number | undefined;
   /**
    * `'linear'` (default): cumulative probability from 0 to 100 %. `'nines'`: the tail, with
    * 90 %, 99 %, 99.9 %, 99.99 % equally spaced.
    */
-  readonly yScale?: 'linear' | 'nines';
+  readonly yScale?: 'linear' | 'nines' | undefined;
 }
 
 /** Okabe–Ito colours (distinguishable with colour-blindness); the reference line is black. */

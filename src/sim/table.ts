@@ -10,7 +10,7 @@ import type { AlgorithmResult, ScenarioResult } from './types.js';
  */
 export interface TableOptions {
   /** Add the per-server table (share of requests and max in flight). Default true. */
-  readonly servers?: boolean;
+  readonly servers?: boolean | undefined;
 }
 
 /** A duration in ms with three significant-ish figures: 0.52, 12.3, 1234. */

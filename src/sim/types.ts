@@ -14,7 +14,7 @@ import type { Distribution } from './distributions.js';
 export interface SimTarget {
   readonly id: string;
   /** The server's `weight`, when the scenario sets one (weighted algorithms route on it). */
-  readonly weight?: number;
+  readonly weight?: number | undefined;
   /** The server's position in `Scenario.servers`. */
   readonly index: number;
 }
@@ -106,7 +106,7 @@ export type BalancerFactory = (
 export interface Algorithm {
   readonly name: string;
   readonly create: BalancerFactory;
-  readonly reference?: boolean;
+  readonly reference?: boolean | undefined;
 }
 
 /**
@@ -152,22 +152,22 @@ export interface DownInterval {
  */
 export interface ServerSpec {
   /** Default `s01`, `s02`, … by position. */
-  readonly id?: string;
+  readonly id?: string | undefined;
   /** Handed to the balancers as the target's weight. */
-  readonly weight?: number;
+  readonly weight?: number | undefined;
   /** Concurrency, an integer >= 1; default 1. */
-  readonly workers?: number;
+  readonly workers?: number | undefined;
   /** Longest queue; a request arriving to a full queue fails at once. Default unlimited. */
-  readonly queueLimit?: number;
+  readonly queueLimit?: number | undefined;
   /** Service time at speed 1, in ms. */
   readonly service: Distribution;
   /** Base speed factor, > 0; 0.5 means every request takes twice as long. Default 1. */
-  readonly speed?: number;
+  readonly speed?: number | undefined;
   /** Changes of speed over time, applied on top of `speed`. */
-  readonly speedSchedule?: readonly SpeedChange[];
+  readonly speedSchedule?: readonly SpeedChange[] | undefined;
   /** Probability that a served request fails (released with `ok: false`); default 0. */
-  readonly errorRate?: number;
-  readonly down?: readonly DownInterval[];
+  readonly errorRate?: number | undefined;
+  readonly down?: readonly DownInterval[] | undefined;
 }
 
 /**
@@ -189,9 +189,9 @@ export type ArrivalSpec =
       readonly type: 'poisson';
       readonly rps: number;
       /** Default 0. */
-      readonly fromMs?: number;
+      readonly fromMs?: number | undefined;
       /** Default: the scenario's end. */
-      readonly toMs?: number;
+      readonly toMs?: number | undefined;
     }
   | {
       /** A Poisson process whose rate is piecewise constant: `rps` from each `atMs` on (0 before the first). */
@@ -204,8 +204,8 @@ export type ArrivalSpec =
       readonly everyMs: number;
       readonly size: number;
       /** First burst, default `everyMs`. */
-      readonly startMs?: number;
-      readonly spreadMs?: number;
+      readonly startMs?: number | undefined;
+      readonly spreadMs?: number | undefined;
     }
   | {
       /** `clients` closed-loop clients: send, wait for the response (or error), think, repeat. */
@@ -245,22 +245,22 @@ export type KeySpec =
  */
 export interface Scenario {
   readonly name: string;
-  readonly description?: string;
+  readonly description?: string | undefined;
   readonly servers: readonly ServerSpec[];
   readonly arrivals: ArrivalSpec | readonly ArrivalSpec[];
   /** Arrivals stop here; the run then drains every request in the system. */
   readonly durationMs: number;
   /** Requests arriving before this are served but left out of every statistic. Default 0. */
-  readonly warmupMs?: number;
+  readonly warmupMs?: number | undefined;
   /** Independent balancer instances sharing the servers (N proxies, one cluster). Default 1. */
-  readonly proxies?: number;
+  readonly proxies?: number | undefined;
   /** How a request picks its proxy. Default `'random'` (uniform). */
-  readonly proxySelection?: 'random' | 'round-robin';
-  readonly keys?: KeySpec;
+  readonly proxySelection?: 'random' | 'round-robin' | undefined;
+  readonly keys?: KeySpec | undefined;
   /** Default 1. */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /** When set, record requests routed to each server per bucket of this many ms. */
-  readonly timelineMs?: number;
+  readonly timelineMs?: number | undefined;
 }
 
 /**
@@ -279,9 +279,9 @@ export interface Watch {
   readonly slowAtMs: number;
   readonly recoverAtMs: number;
   /** Window over which the share counts as cut, default 100 ms (rounded to whole timeline buckets). */
-  readonly cutWindowMs?: number;
+  readonly cutWindowMs?: number | undefined;
   /** Window over which the share counts as fair again, default 1000 ms (longer: less noise). */
-  readonly fairWindowMs?: number;
+  readonly fairWindowMs?: number | undefined;
 }
 
 /**
@@ -299,9 +299,9 @@ export interface Watch {
  */
 export interface ScenarioDefinition extends Scenario {
   readonly algorithms: readonly Algorithm[];
-  readonly watch?: Watch;
+  readonly watch?: Watch | undefined;
   /** What to look for in the results, printed under the table. */
-  readonly notes?: readonly string[];
+  readonly notes?: readonly string[] | undefined;
 }
 
 /**

@@ -37,33 +37,33 @@ export interface ArbitraryTarget {
  */
 export interface WeightConstraints {
   /** Smallest weight, ≥ `MIN_WEIGHT` (1e-9); default 1. */
-  readonly min?: number;
+  readonly min?: number | undefined;
   /** Largest weight, ≥ min and ≤ `MAX_WEIGHT` (1e9); default 100. */
-  readonly max?: number;
+  readonly max?: number | undefined;
   /** Integers only; default false. */
-  readonly integer?: boolean;
+  readonly integer?: boolean | undefined;
 }
 
 /** What {@link arbitraryTarget} may generate. */
 export interface TargetConstraints {
   /** Weight range; `false` leaves `weight` out (weight 1). Default: {@link WeightConstraints} defaults, and sometimes no weight. */
-  readonly weight?: WeightConstraints | false;
+  readonly weight?: WeightConstraints | false | undefined;
   /** Generate some backup targets; default false. */
-  readonly backup?: boolean;
+  readonly backup?: boolean | undefined;
   /** Generate some `maxActive` limits: `true` for 1..10, or a range; default false. */
-  readonly maxActive?: boolean | { readonly min?: number; readonly max?: number };
+  readonly maxActive?: boolean | { readonly min?: number; readonly max?: number } | undefined;
   /** Generate some plain string targets besides objects; default false. */
-  readonly strings?: boolean;
+  readonly strings?: boolean | undefined;
   /** Ids to use; default {@link arbitraryTargetId}. */
-  readonly id?: Arbitrary<string>;
+  readonly id?: Arbitrary<string> | undefined;
 }
 
 /** What {@link arbitraryTargets} may generate. */
 export interface TargetsConstraints extends TargetConstraints {
   /** Fewest targets, default 1. */
-  readonly minLength?: number;
+  readonly minLength?: number | undefined;
   /** Most targets, default 10. */
-  readonly maxLength?: number;
+  readonly maxLength?: number | undefined;
 }
 
 /**

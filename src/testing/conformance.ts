@@ -55,22 +55,22 @@ export type ConformanceCheckId =
  */
 export interface ConformanceOptions {
   /** Routing key for the i-th pick of a check (hash balancers); default: no key. */
-  readonly key?: (i: number) => string;
+  readonly key?: ((i: number) => string) | undefined;
   /** Check ids to leave out, e.g. `'strings'` for a balancer typed to object targets only. */
-  readonly skip?: readonly ConformanceCheckId[];
+  readonly skip?: readonly ConformanceCheckId[] | undefined;
   /** Run only these check ids. */
-  readonly only?: readonly ConformanceCheckId[];
+  readonly only?: readonly ConformanceCheckId[] | undefined;
   /**
    * Also check that two balancers built with the same `context.seed` make the same picks
    * (`'deterministic'`); default false.
    */
-  readonly deterministic?: boolean;
+  readonly deterministic?: boolean | undefined;
   /** Random operation sequences in the `'sequences'` check, default 40. */
-  readonly sequences?: number;
+  readonly sequences?: number | undefined;
   /** Operations per sequence, default 120. */
-  readonly steps?: number;
+  readonly steps?: number | undefined;
   /** Seed of the operation sequences, default 1; a failure message names the one to replay. */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
 }
 
 /** A named check, run on demand: register each as a test case in your runner. */

@@ -146,20 +146,20 @@ export interface DisruptionOptions {
    * Probability that a minimally disruptive balancer passes despite the sampling noise of a
    * finite key set, default 0.999999.
    */
-  readonly confidence?: number;
+  readonly confidence?: number | undefined;
   /**
    * Relative allowance on top of the minimum, default 0.25: up to 1.25 × the minimum fraction
    * may move. It absorbs how far the balancer's real shares sit from the weights (a hash ring
    * with v points per target is off by about 1/√v).
    */
-  readonly slack?: number;
+  readonly slack?: number | undefined;
   /**
    * Fraction of all keys allowed to move between targets that did not need to change, default
    * 0 (exact for hash rings, rendezvous and jump hash; Maglev needs a little).
    */
-  readonly collateral?: number;
+  readonly collateral?: number | undefined;
   /** Prefix for the failure message. */
-  readonly message?: string;
+  readonly message?: string | undefined;
 }
 
 /** The limits {@link expectMinimalDisruption} derived for a change. */

@@ -42,18 +42,18 @@ export interface ShareOptions {
    * Probability that a fair balancer passes the whole check (all targets together), in (0, 1).
    * Default 0.999999: a correct balancer fails at most once in a million runs.
    */
-  readonly confidence?: number;
+  readonly confidence?: number | undefined;
   /**
    * For deterministic algorithms (round robin, smooth weighted round robin): counts must equal
    * `N × weight / totalWeight` exactly, i.e. weights × the number of whole periods.
    */
-  readonly exact?: boolean;
+  readonly exact?: boolean | undefined;
   /** Exact mode only: allowed absolute deviation per target, default 0. */
-  readonly tolerance?: number;
+  readonly tolerance?: number | undefined;
   /** Names for the targets when `counts` and `weights` are arrays (default: the indexes). */
-  readonly labels?: readonly string[];
+  readonly labels?: readonly string[] | undefined;
   /** Prefix for the failure message, e.g. the name of the case under test. */
-  readonly message?: string;
+  readonly message?: string | undefined;
 }
 
 /** How a {@link ShareRow}'s range was derived. */
