@@ -3,7 +3,7 @@ export type { AbortSignalLike } from './core/runtime.js';
 import { targetId } from './balancer.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { InvalidOptionError, LoadwiseError, NoTargetError } from './core/errors.js';
-import { checkOptionNames, functionOption, intOption } from './core/options.js';
+import { budgetOption, checkOptionNames, functionOption, intOption } from './core/options.js';
 import { createRandom, freshSeed, guardRandom, type RandomSource } from './core/rng.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Balancer, Lease, PickRequest, Target } from './types.js';
@@ -358,13 +358,7 @@ function parseOptions<R>(options: RetryOptions<R> | undefined): Parsed<R> {
     if (maxMs < baseMs) throw new InvalidOptionError('backoff.maxMs', maxMs, `a number >= backoff.baseMs (${baseMs})`);
   }
   const random = functionOption<RandomSource>('random', options?.random);
-  const budget = options?.budget;
-  if (
-    budget !== undefined &&
-    (typeof budget !== 'object' || budget === null || typeof budget.deposit !== 'function' || typeof budget.tryWithdraw !== 'function')
-  ) {
-    throw new InvalidOptionError('budget', budget, 'a RetryBudget');
-  }
+  const budget = budgetOption('budget', options?.budget);
   return {
     attempts,
     key,

@@ -85,3 +85,19 @@ export function timersOption(value: unknown): HealthTimers {
   }
   return value as HealthTimers;
 }
+
+/** What a retry budget must offer (a `RetryBudget`, or any object with these two methods). */
+export interface BudgetLike {
+  deposit(): void;
+  tryWithdraw(): boolean;
+}
+
+/** An optional retry budget option: any object with `deposit()` and `tryWithdraw()`. */
+export function budgetOption(name: string, value: unknown): BudgetLike | undefined {
+  if (value === undefined) return undefined;
+  const b = value as Partial<BudgetLike> | null;
+  if (typeof value !== 'object' || b === null || typeof b.deposit !== 'function' || typeof b.tryWithdraw !== 'function') {
+    throw new InvalidOptionError(name, value, 'a RetryBudget');
+  }
+  return value as BudgetLike;
+}

@@ -4,7 +4,7 @@
  */
 import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidOptionError } from '../core/errors.js';
-import { checkOptionNames, functionOption, intOption, timerOption } from '../core/options.js';
+import { budgetOption, checkOptionNames, functionOption, intOption, timerOption } from '../core/options.js';
 import type { RetryBudget } from '../retry-budget.js';
 import type { Balancer, Target } from '../types.js';
 import type { ProxyEvent } from './events.js';
@@ -149,13 +149,7 @@ export function forwardConfig<T extends Target>(o: ForwardOptions<T>): ForwardCo
   }
   const retry = o.retry;
   checkOptionNames(retry, ['tries', 'on', 'budget', 'timeoutMs'], 'retry');
-  const budget = retry?.budget;
-  if (
-    budget !== undefined &&
-    (typeof budget !== 'object' || budget === null || typeof budget.deposit !== 'function' || typeof budget.tryWithdraw !== 'function')
-  ) {
-    throw new InvalidOptionError('retry.budget', budget, 'a RetryBudget');
-  }
+  const budget = budgetOption('retry.budget', retry?.budget);
   let cooldownMaxMs: number | undefined;
   const cooldown = o.cooldown;
   if (cooldown === true) cooldownMaxMs = 60_000;
