@@ -413,12 +413,8 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     return out;
   }
 
-  /** The key and exclusions of the input last read by {@link readInput} (fields, so a pick allocates nothing). */
-  private inputKey: string | undefined = undefined;
-  private inputExclude: readonly string[] | undefined = undefined;
-
-  /** Reads and checks a pick's input into `inputKey` / `inputExclude`; throws before anything changes. */
-  private readInput(input: string | PickRequest | undefined): void {
+  private choose(input: string | PickRequest | undefined): Member<T> {
+    // Read and check the input first: a getter that throws, or a bad value, finds nothing changed.
     let key: string | undefined;
     let exclude: readonly string[] | undefined;
     if (typeof input === 'string') {
@@ -429,16 +425,6 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
       exclude = input.exclude;
       checkRequest(key, exclude);
     }
-    this.inputKey = key;
-    this.inputExclude = exclude;
-  }
-
-  private choose(input: string | PickRequest | undefined): Member<T> {
-    // Read and check the input first: a getter that throws, or a bad value, finds nothing changed.
-    this.readInput(input);
-    const key = this.inputKey;
-    const exclude = this.inputExclude;
-    this.inputExclude = undefined; // keep no reference to the caller's array
     this.prepare(key);
     const marked = exclude !== undefined ? this.mark(exclude) : 0;
     let m: Member<T>;
@@ -484,10 +470,16 @@ export abstract class BaseBalancer<T extends Target = Target> implements Balance
     fill: (selector: Selector<T>, key: string | undefined, count: number, out: T[]) => void,
   ): T[] {
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw new InvalidOptionError('count', count, 'an integer >= 0');
-    this.readInput(input);
-    const key = this.inputKey;
-    const exclude = this.inputExclude;
-    this.inputExclude = undefined; // keep no reference to the caller's array
+    let key: string | undefined;
+    let exclude: readonly string[] | undefined;
+    if (typeof input === 'string') {
+      key = input;
+    } else if (input !== undefined) {
+      if (typeof input !== 'object' || input === null) throw badInput(input);
+      key = input.key;
+      exclude = input.exclude;
+      checkRequest(key, exclude);
+    }
     this.prepare(key);
     const out: T[] = [];
     const marked = exclude !== undefined ? this.mark(exclude) : 0;
